@@ -1,0 +1,109 @@
+import { invariant } from './invariant.ts'
+
+/**
+ * Prefixed, sortable ids in the TypeID format: `<prefix>_<26 chars>`, where the 26 characters are
+ * a UUIDv7 in Crockford base32. Ids sort by creation time (to the millisecond, then by a
+ * per-process counter), which gives cursor pagination and Kafka keys a natural order.
+ */
+export const idPrefixes = {
+  payment: 'pay',
+  event: 'evt',
+  refund: 're',
+  request: 'req',
+  journalEntry: 'je',
+  webhookEndpoint: 'we',
+  webhookDelivery: 'wd',
+} as const
+
+export type IdKind = keyof typeof idPrefixes
+export type IdPrefix = (typeof idPrefixes)[IdKind]
+
+const alphabet = '0123456789abcdefghjkmnpqrstvwxyz'
+const idBodyLength = 26
+const counterMax = 0xfff
+
+let lastMs = 0
+let counter = 0
+
+function randomBytes(n: number): Uint8Array {
+  const bytes = new Uint8Array(n)
+  crypto.getRandomValues(bytes)
+  return bytes
+}
+
+/**
+ * A UUIDv7 as 16 bytes. The 12-bit rand_a field is a counter (RFC 9562 §6.2 method 1) so ids made
+ * in the same millisecond by this process still increase; on overflow we borrow the next ms.
+ */
+export function uuidv7Bytes(nowMs: number = Date.now()): Uint8Array {
+  if (nowMs > lastMs) {
+    lastMs = nowMs
+    // Start low in the counter space so a burst within one millisecond rarely overflows.
+    counter = (randomBytes(1)[0] ?? 0) & 0x1ff
+  } else if (counter >= counterMax) {
+    lastMs += 1
+    counter = 0
+  } else {
+    counter += 1
+  }
+  const bytes = randomBytes(16)
+  let ms = lastMs
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ms & 0xff
+    ms = Math.floor(ms / 256)
+  }
+  bytes[6] = 0x70 | (counter >> 8)
+  bytes[7] = counter & 0xff
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f)
+  return bytes
+}
+
+function encodeBase32(bytes: Uint8Array): string {
+  let value = 0n
+  for (const b of bytes) value = (value << 8n) | BigInt(b)
+  let out = ''
+  for (let i = idBodyLength - 1; i >= 0; i--) {
+    out = alphabet.charAt(Number(value & 31n)) + out
+    value >>= 5n
+  }
+  return out
+}
+
+function decodeBase32(body: string): Uint8Array | undefined {
+  if (body.length !== idBodyLength) return undefined
+  let value = 0n
+  for (const ch of body) {
+    const digit = alphabet.indexOf(ch)
+    if (digit < 0) return undefined
+    value = (value << 5n) | BigInt(digit)
+  }
+  if (value >> 128n !== 0n) return undefined
+  const bytes = new Uint8Array(16)
+  for (let i = 15; i >= 0; i--) {
+    bytes[i] = Number(value & 0xffn)
+    value >>= 8n
+  }
+  return bytes
+}
+
+export function newId(kind: IdKind, nowMs?: number): string {
+  return `${idPrefixes[kind]}_${encodeBase32(uuidv7Bytes(nowMs))}`
+}
+
+/** True when `text` is a well-formed id of this kind (prefix, length, alphabet, UUID version 7). */
+export function isId(kind: IdKind, text: string): boolean {
+  const prefix = `${idPrefixes[kind]}_`
+  if (!text.startsWith(prefix)) return false
+  const bytes = decodeBase32(text.slice(prefix.length))
+  return bytes !== undefined && (bytes[6] ?? 0) >> 4 === 7 && (bytes[8] ?? 0) >> 6 === 2
+}
+
+/** Milliseconds since the epoch at which the id was made. */
+export function idTimeMs(id: string): number {
+  const body = id.slice(id.indexOf('_') + 1)
+  const bytes = decodeBase32(body)
+  invariant(bytes !== undefined, `not an id: ${id}`)
+  let ms = 0
+  for (let i = 0; i < 6; i++) ms = ms * 256 + (bytes[i] ?? 0)
+  return ms
+}

@@ -1,0 +1,5 @@
+export { type BrokerOptions, KafkaBroker } from './kafka/broker.ts'
+export { KafkaSetupError, kafkaClasspath } from './kafka/classpath.ts'
+export { canConnect, freePort } from './ports.ts'
+export { describeProblems, findProblems, type Problem } from './prerequisites.ts'
+export { type LocalRegion, regionDatabaseName, startTopology, type Topology } from './topology.ts'

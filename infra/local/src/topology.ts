@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fleet, type RegionId } from '@meridian/core'
+import {
+  createPool,
+  databaseUrl,
+  ensureDatabase,
+  migrate,
+  redisUrl,
+  withDatabase,
+} from '@meridian/regions'
+import { KafkaBroker } from './kafka/broker.ts'
+
+/** What one local region owns: its Kafka cluster, its database and its Redis key prefix. */
+export interface LocalRegion {
+  readonly id: RegionId
+  readonly kafka: KafkaBroker
+  readonly databaseUrl: string
+  readonly redisUrl: string
+  readonly redisPrefix: string
+}
+
+export interface Topology {
+  readonly regions: readonly LocalRegion[]
+  readonly dataDir: string
+  stop(): Promise<void>
+}
+
+export interface TopologyOptions {
+  readonly log: (line: string) => void
+  /** Database names are `<prefix>_<region>`; tests and drills use their own prefix. */
+  readonly databasePrefix?: string
+  readonly redisPrefix?: string
+}
+
+export function regionDatabaseName(prefix: string, region: RegionId): string {
+  return `${prefix}_${region.replaceAll('-', '_')}`
+}
+
+/**
+ * Start the skeleton every service runs on: one KRaft broker, one database (migrated) and one
+ * Redis prefix per region in the fleet registry. On any failure, whatever did start is stopped.
+ */
+export async function startTopology(options: TopologyOptions): Promise<Topology> {
+  const { log } = options
+  const dataDir = mkdtempSync(join(tmpdir(), 'meridian-topology-'))
+  const ids = fleet.regions.map((r) => r.id)
+  const started: KafkaBroker[] = []
+  const stop = async () => {
+    await Promise.allSettled(started.map((b) => b.destroy()))
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  try {
+    const brokers = await Promise.all(
+      ids.map(async (id) => {
+        const broker = await KafkaBroker.start({
+          name: id,
+          dataDir: join(dataDir, `kafka-${id}`),
+          log,
+        })
+        started.push(broker)
+        return broker
+      }),
+    )
+    const regions = await Promise.all(
+      ids.map(async (id, i): Promise<LocalRegion> => {
+        const url = withDatabase(
+          databaseUrl(),
+          regionDatabaseName(options.databasePrefix ?? 'meridian', id),
+        )
+        await ensureDatabase(url)
+        const pool = createPool({ url, poolSizeMax: 1 })
+        try {
+          const applied = await migrate(pool, id)
+          log(
+            `postgres ${id}: ${new URL(url).pathname.slice(1)} ready (${applied.length} migrations applied)`,
+          )
+        } finally {
+          await pool.end()
+        }
+        const kafka = brokers[i]
+        if (!kafka) throw new Error(`no broker for ${id}`)
+        return {
+          id,
+          kafka,
+          databaseUrl: url,
+          redisUrl: redisUrl(),
+          redisPrefix: `${options.redisPrefix ?? 'meridian'}:${id}:`,
+        }
+      }),
+    )
+    return { regions, dataDir, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}

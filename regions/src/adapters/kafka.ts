@@ -1,0 +1,258 @@
+/**
+ * The one module that knows kafkajs. kafkajs is in maintenance mode, so everything else talks to
+ * these small interfaces and a client swap (e.g. to a librdkafka binding) touches only this file.
+ */
+import {
+  type Admin,
+  type Consumer,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs'
+import type { Logger } from '../log.ts'
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[]
+  readonly clientId: string
+  readonly log: Logger
+  readonly connectionTimeoutMs?: number
+  readonly requestTimeoutMs?: number
+}
+
+export interface OutMessage {
+  readonly key: string
+  readonly value: string | Buffer
+  readonly headers?: Readonly<Record<string, string>>
+  /** Set to place the message yourself (the hot-merchant partition map does); else hashed by key. */
+  readonly partition?: number
+}
+
+export interface InMessage {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+  readonly key: string | null
+  readonly value: Buffer | null
+  readonly headers: Readonly<Record<string, string>>
+  readonly timestampMs: number
+}
+
+export interface Batch {
+  readonly topic: string
+  readonly partition: number
+  readonly messages: readonly InMessage[]
+  readonly highWatermark: string
+}
+
+export interface BatchContext {
+  heartbeat(): Promise<void>
+  /** False once the consumer is stopping or the partition was revoked: stop work early. */
+  isRunning(): boolean
+}
+
+export interface BusProducer {
+  send(topic: string, messages: readonly OutMessage[]): Promise<void>
+  close(): Promise<void>
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string
+  readonly topics: readonly string[] | RegExp
+  readonly fromBeginning?: boolean
+  readonly sessionTimeoutMs?: number
+  /** Called on every (re)assignment; return offsets to start from, e.g. positions kept in Postgres. */
+  readonly onAssign?: (
+    assignment: Readonly<Record<string, readonly number[]>>,
+  ) => Promise<readonly { topic: string; partition: number; offset: string }[]>
+}
+
+export interface BusConsumer {
+  /** Run until stop(); a batch's offsets are committed only after `handle` resolves for it. */
+  start(handle: (batch: Batch, ctx: BatchContext) => Promise<void>): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface TopicSpec {
+  readonly topic: string
+  readonly partitions: number
+  readonly config?: Readonly<Record<string, string>>
+}
+
+export interface BusAdmin {
+  createTopics(topics: readonly TopicSpec[]): Promise<void>
+  listTopics(): Promise<string[]>
+  partitionCount(topic: string): Promise<number>
+  /** High watermark per partition: the offset the next message will get. */
+  endOffsets(topic: string): Promise<Map<number, string>>
+  /** Committed offset per partition for a group ('-1' when none). */
+  groupOffsets(groupId: string, topic: string): Promise<Map<number, string>>
+  close(): Promise<void>
+}
+
+export interface KafkaBus {
+  producer(options?: { readonly idempotent?: boolean }): Promise<BusProducer>
+  consumer(options: ConsumerOptions): BusConsumer
+  admin(): Promise<BusAdmin>
+}
+
+function kafkaLogger(log: Logger) {
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      const { message, ...rest } = entry
+      if (level === logLevel.ERROR) log.error(`kafka: ${message}`, rest)
+      else if (level === logLevel.WARN) log.warn(`kafka: ${message}`, rest)
+      else log.debug(`kafka: ${message}`, rest)
+    }
+}
+
+function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    if (Buffer.isBuffer(v)) out[k] = v.toString('utf8')
+    else if (typeof v === 'string') out[k] = v
+  }
+  return out
+}
+
+export function createKafkaBus(config: KafkaConfig): KafkaBus {
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers: [...config.brokers],
+    connectionTimeout: config.connectionTimeoutMs ?? 3000,
+    requestTimeout: config.requestTimeoutMs ?? 30_000,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogger(config.log),
+    retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 },
+  })
+  return {
+    producer: (options) => connectProducer(kafka, options?.idempotent ?? true),
+    consumer: (options) => wrapConsumer(kafka, options),
+    admin: () => connectAdmin(kafka),
+  }
+}
+
+async function connectProducer(kafka: Kafka, idempotent: boolean): Promise<BusProducer> {
+  const producer: Producer = kafka.producer({
+    idempotent,
+    // KIP-98: idempotence needs acks=all and one request in flight per connection for order.
+    maxInFlightRequests: idempotent ? 1 : 5,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  })
+  await producer.connect()
+  return {
+    async send(topic, messages) {
+      if (messages.length === 0) return
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          ...(m.headers ? { headers: { ...m.headers } } : {}),
+          ...(m.partition === undefined ? {} : { partition: m.partition }),
+        })),
+      })
+    },
+    close: () => producer.disconnect(),
+  }
+}
+
+function wrapConsumer(kafka: Kafka, options: ConsumerOptions): BusConsumer {
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: 1000,
+    allowAutoTopicCreation: false,
+  })
+  let running = false
+  return {
+    async start(handle) {
+      await consumer.connect()
+      const topics = options.topics instanceof RegExp ? [options.topics] : [...options.topics]
+      await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true })
+      const onAssign = options.onAssign
+      if (onAssign) {
+        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+          void onAssign(payload.memberAssignment).then((positions) => {
+            for (const p of positions) consumer.seek(p)
+          })
+        })
+      }
+      running = true
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+          if (batch.messages.length === 0) return
+          const messages: InMessage[] = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key ? m.key.toString('utf8') : null,
+            value: m.value,
+            headers: headersOf(m.headers),
+            timestampMs: Number(m.timestamp),
+          }))
+          await handle(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              messages,
+              highWatermark: batch.highWatermark,
+            },
+            { heartbeat, isRunning: () => running && isRunning() && !isStale() },
+          )
+          const last = batch.messages[batch.messages.length - 1]
+          if (!last) return
+          resolveOffset(last.offset)
+          await consumer.commitOffsets([
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: (BigInt(last.offset) + 1n).toString(),
+            },
+          ])
+        },
+      })
+    },
+    async stop() {
+      running = false
+      await consumer.disconnect()
+    },
+  }
+}
+
+async function connectAdmin(kafka: Kafka): Promise<BusAdmin> {
+  const admin: Admin = kafka.admin()
+  await admin.connect()
+  return {
+    async createTopics(topics) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      })
+    },
+    listTopics: () => admin.listTopics(),
+    async partitionCount(topic) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] })
+      return meta.topics[0]?.partitions.length ?? 0
+    },
+    async endOffsets(topic) {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      return new Map(offsets.map((o) => [o.partition, o.high]))
+    },
+    async groupOffsets(groupId, topic) {
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      return new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset]))
+    },
+    close: () => admin.disconnect(),
+  }
+}

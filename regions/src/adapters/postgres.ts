@@ -1,0 +1,119 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { fnv1a32, invariant } from '@meridian/core'
+import pg from 'pg'
+
+/** Where one region keeps its state: a database, and optionally a schema inside it (tests). */
+export interface PgLocation {
+  readonly url: string
+  readonly schema?: string
+  /** Connections this process may hold; three regions and their workers share one server. */
+  readonly poolSizeMax?: number
+}
+
+export const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres'
+export const poolSizeMaxDefault = 10
+const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/
+
+export function databaseUrl(): string {
+  return process.env.DATABASE_URL ?? defaultDatabaseUrl
+}
+
+/** The same server as `url`, another database on it. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url)
+  u.pathname = `/${database}`
+  return u.toString()
+}
+
+export function createPool(location: PgLocation): pg.Pool {
+  if (location.schema !== undefined) {
+    invariant(schemaPattern.test(location.schema), `bad schema name ${location.schema}`)
+  }
+  const pool = new pg.Pool({
+    connectionString: location.url,
+    max: location.poolSizeMax ?? poolSizeMaxDefault,
+    // Bigint columns (money sums, offsets) come back as strings by default; we read them
+    // explicitly where needed rather than turning every bigint into a lossy float.
+    ...(location.schema === undefined ? {} : { options: `-c search_path=${location.schema}` }),
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+  })
+  // An idle client losing its connection (server restart, drill) must not crash the process.
+  pool.on('error', () => {})
+  return pool
+}
+
+/** Create the database if it is missing (CREATE DATABASE cannot run inside a transaction). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1)
+  invariant(schemaPattern.test(name), `bad database name ${name}`)
+  const admin = new pg.Client({ connectionString: withDatabase(url, 'postgres') })
+  await admin.connect()
+  try {
+    const found = await admin.query('select 1 from pg_database where datname = $1', [name])
+    if (found.rowCount === 0) {
+      try {
+        await admin.query(`create database ${name}`)
+      } catch (error) {
+        // Two processes raced to create it; the other one won, which is fine.
+        if (!(error instanceof Error && 'code' in error && error.code === '42P04')) throw error
+      }
+    }
+  } finally {
+    await admin.end()
+  }
+}
+
+export async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
+  invariant(schemaPattern.test(schema), `bad schema name ${schema}`)
+  await pool.query(`create schema if not exists ${schema}`)
+}
+
+const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations')
+
+export function migrationFiles(): string[] {
+  return readdirSync(migrationsDir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+}
+
+/**
+ * Apply every migration not yet applied, each in its own transaction, under an advisory lock so
+ * two processes starting together do not race. Migrations are append-only: never edit one that
+ * has shipped; add the next number.
+ */
+export async function migrate(pool: pg.Pool, lockName = 'default'): Promise<string[]> {
+  const client = await pool.connect()
+  const applied: string[] = []
+  try {
+    await client.query('select pg_advisory_lock($1)', [fnv1a32(`migrate:${lockName}`)])
+    await client.query(
+      'create table if not exists schema_migrations (version text primary key, applied_at timestamptz not null default now())',
+    )
+    const done = new Set(
+      (await client.query<{ version: string }>('select version from schema_migrations')).rows.map(
+        (r) => r.version,
+      ),
+    )
+    for (const file of migrationFiles()) {
+      if (done.has(file)) continue
+      const sql = readFileSync(join(migrationsDir, file), 'utf8')
+      await client.query('begin')
+      try {
+        await client.query(sql)
+        await client.query('insert into schema_migrations (version) values ($1)', [file])
+        await client.query('commit')
+        applied.push(file)
+      } catch (error) {
+        await client.query('rollback')
+        throw new Error(`migration ${file} failed: ${String(error)}`, { cause: error })
+      }
+    }
+  } finally {
+    await client.query('select pg_advisory_unlock_all()').catch(() => {})
+    client.release()
+  }
+  return applied
+}

@@ -1,0 +1,59 @@
+import { Redis } from 'ioredis'
+
+export const defaultRedisUrl = 'redis://127.0.0.1:6379'
+
+export function redisUrl(): string {
+  return process.env.REDIS_URL ?? defaultRedisUrl
+}
+
+/**
+ * Every key a region (or a test) writes starts with its prefix, e.g. `meridian:us-east:`; regions
+ * share one local Redis server without sharing a single key.
+ */
+export interface Keyspace {
+  readonly prefix: string
+  key(...parts: readonly string[]): string
+}
+
+export function keyspace(prefix: string): Keyspace {
+  return { prefix, key: (...parts) => `${prefix}${parts.join(':')}` }
+}
+
+/** Connect and wait until Redis answers, so the first command cannot race the handshake. */
+export async function connectRedis(url: string = redisUrl()): Promise<Redis> {
+  const redis = createRedis(url)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', resolve)
+      redis.once('error', reject)
+    })
+  } catch (error) {
+    redis.disconnect()
+    throw error
+  }
+  // Later connection errors are reported per command; without a listener ioredis would throw.
+  redis.on('error', () => {})
+  return redis
+}
+
+export function createRedis(url: string = redisUrl()): Redis {
+  return new Redis(url, {
+    // Fail fast instead of queueing forever when Redis is gone: callers fall back to Postgres.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    lazyConnect: false,
+  })
+}
+
+/** Delete every key under a prefix (tests, resets); SCAN keeps Redis responsive meanwhile. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0'
+  let deleted = 0
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+    cursor = next
+    if (keys.length > 0) deleted += await redis.unlink(...keys)
+  } while (cursor !== '0')
+  return deleted
+}

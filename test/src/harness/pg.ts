@@ -1,0 +1,63 @@
+import {
+  createPool,
+  databaseUrl,
+  ensureDatabase,
+  ensureSchema,
+  migrate,
+  withDatabase,
+} from '@meridian/regions'
+import type pg from 'pg'
+import { createdAtMs, leftoverAgeMsMin, uniqueName } from './names.ts'
+
+/** Every test file works in its own schema of this database, so files run in parallel. */
+export const testDatabaseName = 'meridian_test'
+
+export function testDatabaseUrl(): string {
+  return withDatabase(databaseUrl(), testDatabaseName)
+}
+
+export interface TestDb {
+  readonly url: string
+  readonly schema: string
+  readonly pool: pg.Pool
+  /** Drop the schema and close the pool. */
+  close(): Promise<void>
+}
+
+/** A fresh schema with every migration applied. */
+export async function createTestDb(label: string, poolSizeMax = 5): Promise<TestDb> {
+  const url = testDatabaseUrl()
+  const schema = uniqueName(label)
+  const pool = createPool({ url, schema, poolSizeMax })
+  await ensureSchema(pool, schema)
+  await migrate(pool, schema)
+  return {
+    url,
+    schema,
+    pool,
+    async close() {
+      await pool.query(`drop schema if exists ${schema} cascade`)
+      await pool.end()
+    },
+  }
+}
+
+/** Called once per run: make sure the test database exists and sweep schemas of dead runs. */
+export async function prepareTestDatabase(): Promise<void> {
+  const url = testDatabaseUrl()
+  await ensureDatabase(url)
+  const pool = createPool({ url, poolSizeMax: 1 })
+  try {
+    const { rows } = await pool.query<{ nspname: string }>(
+      "select nspname from pg_namespace where nspname like 't\\_%'",
+    )
+    for (const { nspname } of rows) {
+      const born = createdAtMs(nspname)
+      if (born !== undefined && Date.now() - born > leftoverAgeMsMin) {
+        await pool.query(`drop schema if exists ${nspname} cascade`)
+      }
+    }
+  } finally {
+    await pool.end()
+  }
+}
