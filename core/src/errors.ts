@@ -68,7 +68,12 @@ export class MeridianError extends Error {
   readonly retryAfterSec: number | undefined
 
   constructor(init: MeridianErrorInit) {
+    // These are expected outcomes (bad input, conflicts), raised on hot paths: skip the stack
+    // trace, which costs more than the rest of a rejected request. Causes keep their own.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
+    Error.stackTraceLimit = limit
     this.kind = init.kind
     this.code = init.code
     this.param = init.param

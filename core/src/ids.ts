@@ -25,9 +25,17 @@ const counterMax = 0xfff
 let lastMs = 0
 let counter = 0
 
+// Random bytes come from a pool refilled 4 KiB at a time: one getRandomValues call per ~250 ids.
+const randomPool = new Uint8Array(4096)
+let randomOffset = randomPool.length
+
 function randomBytes(n: number): Uint8Array {
-  const bytes = new Uint8Array(n)
-  crypto.getRandomValues(bytes)
+  if (randomOffset + n > randomPool.length) {
+    crypto.getRandomValues(randomPool)
+    randomOffset = 0
+  }
+  const bytes = randomPool.slice(randomOffset, randomOffset + n)
+  randomOffset += n
   return bytes
 }
 
@@ -58,13 +66,19 @@ export function uuidv7Bytes(nowMs: number = Date.now()): Uint8Array {
   return bytes
 }
 
+/** Bit `i` (0 = most significant) of a 128-bit value held as 16 bytes. */
+function bitAt(bytes: Uint8Array, i: number): number {
+  return ((bytes[i >> 3] ?? 0) >> (7 - (i & 7))) & 1
+}
+
+/** 128 bits as 26 base32 digits: the first digit holds the top 3 bits (TypeID layout). */
 function encodeBase32(bytes: Uint8Array): string {
-  let value = 0n
-  for (const b of bytes) value = (value << 8n) | BigInt(b)
   let out = ''
-  for (let i = idBodyLength - 1; i >= 0; i--) {
-    out = alphabet.charAt(Number(value & 31n)) + out
-    value >>= 5n
+  let bit = -2 // two leading zero bits pad 128 to 130 = 26 × 5
+  for (let d = 0; d < idBodyLength; d++) {
+    let digit = 0
+    for (let k = 0; k < 5; k++, bit++) digit = (digit << 1) | (bit < 0 ? 0 : bitAt(bytes, bit))
+    out += alphabet.charAt(digit)
   }
   return out
 }

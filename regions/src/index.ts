@@ -1,4 +1,7 @@
 export * from './adapters/kafka.ts'
+export * from './adapters/node-crypto.ts'
 export * from './adapters/postgres.ts'
 export * from './adapters/redis.ts'
+export * from './config.ts'
 export * from './log.ts'
+export * from './region.ts'

@@ -2,4 +2,11 @@ export { type BrokerOptions, KafkaBroker } from './kafka/broker.ts'
 export { KafkaSetupError, kafkaClasspath } from './kafka/classpath.ts'
 export { canConnect, freePort } from './ports.ts'
 export { describeProblems, findProblems, type Problem } from './prerequisites.ts'
+export { repoRoot, type ServiceProcess, spawnService } from './processes.ts'
+export {
+  newEdgeSecret,
+  type RegionServices,
+  regionApiPort,
+  startRegionServices,
+} from './services.ts'
 export { type LocalRegion, regionDatabaseName, startTopology, type Topology } from './topology.ts'

@@ -3,9 +3,11 @@
  * prints the endpoints, and on Ctrl-C (or SIGTERM) stops every child process before exiting.
  */
 import { describeProblems, findProblems } from './prerequisites.ts'
+import { newEdgeSecret, type RegionServices, startRegionServices } from './services.ts'
 import { startTopology, type Topology } from './topology.ts'
 
 const log = (line: string) => process.stdout.write(`${line}\n`)
+const verbose = process.argv.includes('--verbose')
 
 function redactUrl(url: string): string {
   const u = new URL(url)
@@ -13,15 +15,19 @@ function redactUrl(url: string): string {
   return u.toString()
 }
 
-function printEndpoints(topology: Topology): void {
+function printEndpoints(topology: Topology, services: readonly RegionServices[]): void {
   log('')
   log('Meridian local topology is up:')
   for (const region of topology.regions) {
+    const api = services.find((s) => s.region.id === region.id)?.apiUrl ?? '-'
+    log(`  ${region.id.padEnd(9)} api ${api}  kafka ${region.kafka.bootstrap}`)
     log(
-      `  ${region.id.padEnd(9)} kafka ${region.kafka.bootstrap.padEnd(16)} postgres ${redactUrl(region.databaseUrl)}  redis ${region.redisUrl} (prefix ${region.redisPrefix})`,
+      `  ${''.padEnd(9)} postgres ${redactUrl(region.databaseUrl)}  redis ${region.redisUrl} (prefix ${region.redisPrefix})`,
     )
   }
   log('')
+  log('Region APIs accept only requests signed by the edge; health, readiness, metrics and')
+  log('the OpenAPI document are open: curl http://127.0.0.1:4101/readyz')
   log('Press Ctrl-C to stop everything.')
 }
 
@@ -33,20 +39,29 @@ async function main(): Promise<void> {
     process.exit(1)
   }
   const topology = await startTopology({ log })
-  printEndpoints(topology)
-  log(`(started in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
-
+  const edgeSecret = newEdgeSecret()
+  const services: RegionServices[] = []
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
     log(`\n${signal}: stopping every component…`)
+    await Promise.allSettled(services.flatMap((s) => s.processes.map((p) => p.stop())))
     await topology.stop()
     log('stopped.')
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  try {
+    for (const region of topology.regions)
+      services.push(await startRegionServices(region, { edgeSecret, log, verbose }))
+  } catch (error) {
+    await shutdown('start-up failed')
+    throw error
+  }
+  printEndpoints(topology, services)
+  log(`(started in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
 }
 
 main().catch((error: unknown) => {

@@ -101,8 +101,9 @@ function kafkaLogger(log: Logger) {
   return () =>
     ({ level, log: entry }: LogEntry) => {
       const { message, ...rest } = entry
-      if (level === logLevel.ERROR) log.error(`kafka: ${message}`, rest)
-      else if (level === logLevel.WARN) log.warn(`kafka: ${message}`, rest)
+      // kafkajs logs at ERROR for conditions it then retries (a coordinator still loading);
+      // failures that matter reach us as thrown errors, so its own lines are warnings at most.
+      if (level === logLevel.ERROR || level === logLevel.WARN) log.warn(`kafka: ${message}`, rest)
       else log.debug(`kafka: ${message}`, rest)
     }
 }

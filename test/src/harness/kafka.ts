@@ -1,4 +1,10 @@
-import { type BusAdmin, createKafkaBus, type KafkaBus, quietLogger } from '@meridian/regions'
+import {
+  type BusAdmin,
+  createKafkaBus,
+  type InMessage,
+  type KafkaBus,
+  quietLogger,
+} from '@meridian/regions'
 import { inject } from 'vitest'
 import { uniqueName } from './names.ts'
 
@@ -26,4 +32,40 @@ export async function createTestTopic(
   const topic = uniqueName(label).replaceAll('_', '-')
   await admin.createTopics([{ topic, partitions }])
   return topic
+}
+
+/**
+ * Everything in a topic from the beginning, read by a fresh consumer group: waits until at least
+ * `countMin` messages arrived and nothing new came for a moment.
+ */
+export async function readTopic(
+  region: RegionName,
+  topic: string,
+  countMin: number,
+  timeoutMs = 30_000,
+): Promise<InMessage[]> {
+  const bus = testBus(region)
+  const consumer = bus.consumer({
+    groupId: uniqueName('reader'),
+    topics: [topic],
+    fromBeginning: true,
+  })
+  const messages: InMessage[] = []
+  let lastArrival = Date.now()
+  await consumer.start(async (batch) => {
+    messages.push(...batch.messages)
+    lastArrival = Date.now()
+  })
+  const deadline = Date.now() + timeoutMs
+  try {
+    while (Date.now() < deadline) {
+      if (messages.length >= countMin && Date.now() - lastArrival > 500) return messages
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    throw new Error(
+      `read ${messages.length} of at least ${countMin} messages from ${topic} in ${timeoutMs} ms`,
+    )
+  } finally {
+    await consumer.stop()
+  }
 }

@@ -74,9 +74,15 @@ log4j.logger.org.apache.kafka.controller=WARN
 log4j.logger.kafka.log.LogCleaner=WARN
 `
 
-/** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. */
+/**
+ * Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. Like Kafka's own
+ * Uuid.randomUuid, never start one with '-': the storage tool would read it as an option.
+ */
 function newClusterId(): string {
-  return randomBytes(16).toString('base64url')
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 function tail(file: string, lines: number): string {

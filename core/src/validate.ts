@@ -1,0 +1,71 @@
+import type { z } from 'zod'
+import { type ErrorCode, errors, type MeridianError } from './errors.ts'
+
+/**
+ * Turn the first zod issue into the public error: the parameter it concerns and a code a client
+ * can branch on. Parameters with their own codes (amount, currency) get them.
+ */
+function toError(issue: z.core.$ZodIssue): MeridianError {
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? ''
+    const param = [...issue.path.map(String), key].join('.')
+    return errors.invalidRequest(
+      'parameter_unknown',
+      `Received unknown parameter: ${param}.`,
+      param,
+    )
+  }
+  const param = issue.path.map(String).join('.')
+  const missing = issue.code === 'invalid_type' && issue.input === undefined
+  if (missing) {
+    return errors.invalidRequest('parameter_missing', `Missing required param: ${param}.`, param)
+  }
+  const root = String(issue.path[0] ?? '')
+  const code: ErrorCode =
+    root === 'amount'
+      ? 'amount_invalid'
+      : root === 'currency'
+        ? 'currency_invalid'
+        : 'parameter_invalid'
+  const where = param === '' ? 'request body' : param
+  return errors.invalidRequest(code, `Invalid ${where}: ${issue.message}.`, param || undefined)
+}
+
+export type ParseOutcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: MeridianError }
+
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): ParseOutcome<z.output<S>> {
+  // reportInput: telling "missing" (undefined) from "wrong type" needs the offending value.
+  const result = schema.safeParse(input, { reportInput: true })
+  if (result.success) return { ok: true, value: result.data }
+  const [first] = result.error.issues
+  return {
+    ok: false,
+    error: first ? toError(first) : errors.invalidRequest('parameter_invalid', 'Invalid request.'),
+  }
+}
+
+/** Parse request bytes as a JSON object; anything else is a 400 naming the problem. */
+export function parseJsonObject(text: string): ParseOutcome<Record<string, unknown>> {
+  if (text.trim() === '') return { ok: true, value: {} }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return {
+      ok: false,
+      error: errors.invalidRequest('body_invalid_json', 'The request body is not valid JSON.'),
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {
+      ok: false,
+      error: errors.invalidRequest('body_invalid_json', 'The request body must be a JSON object.'),
+    }
+  }
+  return { ok: true, value: value as Record<string, unknown> }
+}

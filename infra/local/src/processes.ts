@@ -1,0 +1,98 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+
+export const serviceStartMsMax = 60_000
+
+export interface ServiceOptions {
+  /** For logs: `us-east api`. */
+  readonly name: string
+  /** Entry point relative to the repository root, e.g. `regions/src/main.ts`. */
+  readonly entry: string
+  readonly env: Readonly<Record<string, string>>
+  /** The JSON line the service prints when ready, matched by its `event` field. */
+  readonly readyEvent: string
+  /** Extra Node.js flags, e.g. `--cpu-prof` when profiling. */
+  readonly nodeArgs?: readonly string[]
+  /** Where the service's own output goes; default: dropped after start-up. */
+  readonly onLine?: (line: string) => void
+}
+
+export interface ServiceProcess {
+  readonly name: string
+  readonly pid: number
+  /** The ready line's fields, e.g. `{ url }`. */
+  readonly ready: Readonly<Record<string, unknown>>
+  readonly exited: Promise<number | null>
+  /** SIGTERM and wait (graceful), or SIGKILL (a crash). */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>
+}
+
+/**
+ * Run one service as a real child process (the drills and durability tests kill them). Resolves
+ * when the service prints its ready line; rejects with its output if it exits or stalls first.
+ */
+export function spawnService(options: ServiceOptions): Promise<ServiceProcess> {
+  // `--import tsx` runs TypeScript in this one process (the tsx CLI would add a wrapper process
+  // that a SIGKILL would not reach through).
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', join(repoRoot, options.entry)],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
+  const recent: string[] = []
+  const remember = (line: string) => {
+    recent.push(line)
+    if (recent.length > 40) recent.shift()
+    options.onLine?.(line)
+  }
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', remember)
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(
+        new Error(`${options.name} not ready in ${serviceStartMsMax} ms:\n${recent.join('\n')}`),
+      )
+    }, serviceStartMsMax)
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(
+        new Error(`${options.name} exited (${code}) before it was ready:\n${recent.join('\n')}`),
+      )
+    })
+    if (!child.stdout) throw new Error('no stdout')
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      remember(line)
+      if (!line.startsWith('{')) return
+      let parsed: Record<string, unknown>
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        return
+      }
+      if (parsed.event !== options.readyEvent) return
+      clearTimeout(timer)
+      resolve({
+        name: options.name,
+        pid: child.pid ?? -1,
+        ready: parsed,
+        exited,
+        async stop(signal = 'SIGTERM') {
+          if (child.exitCode !== null || child.signalCode !== null) return
+          child.kill(signal)
+          await exited
+        },
+      })
+    })
+  })
+}

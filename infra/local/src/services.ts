@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto'
+import { fleet } from '@meridian/core'
+import { type ServiceProcess, spawnService } from './processes.ts'
+import type { LocalRegion } from './topology.ts'
+
+/** Fixed local ports, so the printed endpoints and curl lines stay the same run to run. */
+export const localPorts = {
+  /** Region APIs: base + index in the fleet registry (us-east 4101, eu-west 4102, …). */
+  regionApiBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100),
+}
+
+export function regionApiPort(regionId: string): number {
+  const index = fleet.regions.findIndex((r) => r.id === regionId)
+  if (index < 0) throw new Error(`${regionId} is not in the fleet registry`)
+  return localPorts.regionApiBase + 1 + index
+}
+
+/** The secret the edge signs with and regions verify; fresh for every local topology. */
+export function newEdgeSecret(): string {
+  return randomBytes(32).toString('hex')
+}
+
+export interface RegionServices {
+  readonly region: LocalRegion
+  readonly apiUrl: string
+  readonly processes: ServiceProcess[]
+}
+
+export interface ServiceOptions {
+  readonly edgeSecret: string
+  readonly log: (line: string) => void
+  /** Print the services' own log lines (JSON) as they come. */
+  readonly verbose?: boolean
+}
+
+function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string, string> {
+  return {
+    REGION: region.id,
+    REGION_DATABASE_URL: region.databaseUrl,
+    REDIS_PREFIX: region.redisPrefix,
+    KAFKA_BROKERS: region.kafka.bootstrap,
+    EDGE_SECRET: options.edgeSecret,
+    LOG_LEVEL: options.verbose ? 'info' : 'warn',
+  }
+}
+
+/**
+ * One region's services as separate processes, as infra deploys them: the API (fast path) and
+ * the outbox relay. Later roles (workers, replicator, applier) join here.
+ */
+export async function startRegionServices(
+  region: LocalRegion,
+  options: ServiceOptions,
+): Promise<RegionServices> {
+  const env = regionEnv(region, options)
+  const onLine = (line: string) => options.log(`[${region.id}] ${line}`)
+  const started: ServiceProcess[] = []
+  try {
+    const roles: [string, Record<string, string>][] = [
+      ['api', { ROLES: 'api', PORT: String(regionApiPort(region.id)) }],
+      ['relay', { ROLES: 'relay' }],
+    ]
+    for (const [role, extra] of roles) {
+      started.push(
+        await spawnService({
+          name: `${region.id} ${role}`,
+          entry: 'regions/src/main.ts',
+          readyEvent: 'region.ready',
+          env: { ...env, ...extra },
+          ...(options.verbose
+            ? { onLine }
+            : { onLine: (l) => (l.includes('"level":"error"') ? onLine(l) : undefined) }),
+        }),
+      )
+    }
+  } catch (error) {
+    await Promise.all(started.map((p) => p.stop()))
+    throw error
+  }
+  return { region, apiUrl: `http://127.0.0.1:${regionApiPort(region.id)}`, processes: started }
+}

@@ -1,0 +1,94 @@
+import { buildOpenApi, MeridianError, toHttpError } from '@meridian/core'
+import { Hono } from 'hono'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import type { ApiResult } from '../payments/outcomes.ts'
+import type { PaymentService } from '../payments/service.ts'
+import type { ApiEnv } from './context.ts'
+import { edgeSignature, idempotencyKeyOf, jsonBody, requestContext } from './middleware.ts'
+
+export interface RegionAppDeps {
+  readonly region: string
+  readonly payments: PaymentService
+  readonly edgeSecret: () => string
+  readonly log: Logger
+  readonly metrics: Metrics
+  /** Readiness: can this region accept writes right now? */
+  readonly ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>
+}
+
+function send(result: ApiResult): Response {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+  if (result.replayed) headers['Idempotent-Replayed'] = 'true'
+  return new Response(result.body, { status: result.status, headers })
+}
+
+/** The region's HTTP surface: the public v1 API (edge-signed only) plus operations endpoints. */
+export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>()
+  const openapi = JSON.stringify(buildOpenApi())
+  app.use('*', requestContext(deps.region))
+  app.use('*', async (c, next) => {
+    const started = performance.now()
+    await next()
+    deps.metrics.httpSeconds.observe(
+      { method: c.req.method, route: c.req.routePath, status: String(c.res.status) },
+      (performance.now() - started) / 1000,
+    )
+  })
+
+  app.onError((error, c) => {
+    const http = toHttpError(error, c.get('requestId'))
+    if (!(error instanceof MeridianError)) {
+      deps.log.error('unhandled error', { error, requestId: c.get('requestId'), path: c.req.path })
+    }
+    return c.json(http.body, http.status as 500, http.headers)
+  })
+  app.notFound((c) => {
+    throw new MeridianError({
+      kind: 'not_found',
+      code: 'route_missing',
+      message: `No route ${c.req.method} ${c.req.path}.`,
+    })
+  })
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', region: deps.region }))
+  app.get('/readyz', async (c) => {
+    const state = await deps.ready()
+    return c.json(
+      { status: state.ok ? 'ready' : 'unavailable', region: deps.region, checks: state.checks },
+      state.ok ? 200 : 503,
+    )
+  })
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, {
+      'Content-Type': deps.metrics.registry.contentType,
+    }),
+  )
+  app.get('/openapi.json', (c) => c.body(openapi, 200, { 'Content-Type': 'application/json' }))
+
+  const v1 = new Hono<ApiEnv>()
+  v1.use('*', edgeSignature(deps.edgeSecret))
+  const caller = (c: Parameters<typeof idempotencyKeyOf>[0]) => ({
+    merchantId: c.get('merchantId'),
+    idempotencyKey: idempotencyKeyOf(c),
+  })
+  v1.post('/payments', async (c) => send(await deps.payments.create(caller(c), jsonBody(c))))
+  v1.get('/payments', async (c) =>
+    send(await deps.payments.list(c.get('merchantId'), c.req.query())),
+  )
+  v1.get('/payments/:id', async (c) =>
+    send(await deps.payments.retrieve(c.get('merchantId'), c.req.param('id'))),
+  )
+  v1.post('/payments/:id/capture', async (c) =>
+    send(await deps.payments.capture(caller(c), c.req.param('id'), jsonBody(c))),
+  )
+  v1.post('/payments/:id/cancel', async (c) =>
+    send(await deps.payments.cancel(caller(c), c.req.param('id'), jsonBody(c))),
+  )
+  v1.post('/payments/:id/refunds', async (c) =>
+    send(await deps.payments.refund(caller(c), c.req.param('id'), jsonBody(c))),
+  )
+  app.route('/v1', v1)
+  return app
+}

@@ -1,0 +1,13 @@
+/** Per-request values the middleware establishes for the routes. */
+export interface ApiVariables {
+  requestId: string
+  /** Set only after the edge signature verified. */
+  merchantId: string
+  epoch: number
+  /** The exact body bytes the signature covered, decoded as UTF-8. */
+  rawBody: string
+}
+
+export interface ApiEnv {
+  Variables: ApiVariables
+}

@@ -1,0 +1,105 @@
+import {
+  edgeSignatureHeader,
+  errors,
+  idempotencyKeyHeader,
+  idempotencyKeyPattern,
+  MeridianError,
+  newId,
+  parseJsonObject,
+  verifyEdgeSignature,
+} from '@meridian/core'
+import type { Context, MiddlewareHandler } from 'hono'
+import type { ApiEnv } from './context.ts'
+
+/** Request bodies larger than this are refused before they are read into memory. */
+export const bodyBytesMax = 16 * 1024
+const requestIdPattern = /^req_[0-9a-z]{26}$/
+
+/** Reuse the edge's Request-Id so one id follows a request through every hop; else mint one. */
+export function requestContext(region: string): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header('Request-Id')
+    const requestId = incoming && requestIdPattern.test(incoming) ? incoming : newId('request')
+    c.set('requestId', requestId)
+    await next()
+    c.res.headers.set('Request-Id', requestId)
+    c.res.headers.set('Meridian-Region', region)
+  }
+}
+
+function unauthenticated(
+  code: 'signature_missing' | 'signature_invalid' | 'signature_expired',
+  message: string,
+) {
+  return new MeridianError({ kind: 'authentication', code, message })
+}
+
+/**
+ * Only the edge may call a region: read the body (bounded), check the edge's HMAC over method,
+ * path, body digest, merchant and epoch, and only then trust the merchant id it names.
+ */
+export function edgeSignature(secret: () => string): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const declared = Number(c.req.header('Content-Length') ?? '0')
+    if (declared > bodyBytesMax) throw tooLarge()
+    const bytes = new Uint8Array(await c.req.arrayBuffer())
+    if (bytes.byteLength > bodyBytesMax) throw tooLarge()
+    const url = new URL(c.req.url)
+    const outcome = await verifyEdgeSignature(secret(), c.req.header(edgeSignatureHeader), {
+      method: c.req.method,
+      path: `${url.pathname}${url.search}`,
+      body: bytes,
+    })
+    if (!outcome.ok) {
+      if (outcome.reason === 'missing') {
+        throw unauthenticated(
+          'signature_missing',
+          'Regions accept only requests signed by the Meridian edge.',
+        )
+      }
+      if (outcome.reason === 'expired') {
+        throw unauthenticated(
+          'signature_expired',
+          'The edge signature is outside the accepted time window.',
+        )
+      }
+      throw unauthenticated('signature_invalid', 'The edge signature does not match this request.')
+    }
+    c.set('merchantId', outcome.merchantId)
+    c.set('epoch', outcome.epoch)
+    c.set('rawBody', new TextDecoder().decode(bytes))
+    await next()
+  }
+}
+
+function tooLarge(): MeridianError {
+  return new MeridianError({
+    kind: 'payload_too_large',
+    code: 'body_too_large',
+    message: `Request bodies are limited to ${bodyBytesMax} bytes.`,
+  })
+}
+
+/** POSTs must carry a well-formed Idempotency-Key. */
+export function idempotencyKeyOf(c: Context<ApiEnv>): string {
+  const key = c.req.header(idempotencyKeyHeader)
+  if (key === undefined || key === '') {
+    throw errors.invalidRequest(
+      'idempotency_key_missing',
+      'POST requests require an Idempotency-Key header; retry with a unique key per operation.',
+    )
+  }
+  if (!idempotencyKeyPattern.test(key)) {
+    throw errors.invalidRequest(
+      'idempotency_key_invalid',
+      'Idempotency-Key must be 1 to 255 visible ASCII characters.',
+    )
+  }
+  return key
+}
+
+export function jsonBody(c: Context<ApiEnv>): Record<string, unknown> {
+  const parsed = parseJsonObject(c.get('rawBody'))
+  if (!parsed.ok) throw parsed.error
+  return parsed.value
+}

@@ -1,0 +1,175 @@
+import { fnv1a32 } from '@meridian/core'
+import type pg from 'pg'
+import type { BusProducer, OutMessage } from '../adapters/kafka.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+
+export interface RelayOptions {
+  readonly topic: string
+  /** Advisory-lock name: one relay per region (per schema in tests) publishes at a time. */
+  readonly lockName: string
+  readonly batchSizeMax?: number
+  readonly idlePollMs?: number
+  readonly retryDelayMsMax?: number
+  /** Sent rows are kept this long for inspection, then deleted. */
+  readonly retentionMs?: number
+  /** Where each merchant's events go; default: hashed by key. The hot-merchant map plugs in here. */
+  readonly partitionFor?: (merchantId: string) => number | undefined
+}
+
+interface OutboxRow {
+  seq: string
+  event_id: string
+  merchant_id: string
+  type: string
+  origin_region: string
+  hlc: string
+  /** The envelope as text: published as-is, never parsed and re-serialized here. */
+  envelope: string
+}
+
+/**
+ * The transactional outbox relay: publishes committed outbox rows to the region's Kafka topic in
+ * commit order, keyed by merchant, then marks them sent. A crash between publish and mark sends
+ * those rows again on restart: duplicates at most, never a loss; consumers dedupe by event id.
+ */
+export class OutboxRelay {
+  private running = false
+  private loop: Promise<void> | undefined
+  private wake: (() => void) | undefined
+  private leaderClient: pg.PoolClient | undefined
+  private lastJanitorMs = 0
+  private readonly batchSizeMax: number
+  private readonly idlePollMs: number
+  private readonly retryDelayMsMax: number
+  private readonly retentionMs: number
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly producer: BusProducer,
+    private readonly options: RelayOptions,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.batchSizeMax = options.batchSizeMax ?? 1000
+    this.idlePollMs = options.idlePollMs ?? 25
+    this.retryDelayMsMax = options.retryDelayMsMax ?? 5000
+    this.retentionMs = options.retentionMs ?? 60 * 60_000
+  }
+
+  /** Wake the relay now (the API calls this after a commit) instead of at the next poll. */
+  kick(): void {
+    this.wake?.()
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    this.loop = this.run()
+  }
+
+  /** Stop; with `drain`, first publish everything committed so far (graceful shutdown). */
+  async stop(drain: boolean, drainMsMax = 10_000): Promise<void> {
+    if (drain && this.leaderClient) {
+      const deadline = Date.now() + drainMsMax
+      while (Date.now() < deadline && (await this.publishOnce()) > 0) {}
+    }
+    this.running = false
+    this.kick()
+    await this.loop
+    this.leaderClient?.release()
+    this.leaderClient = undefined
+  }
+
+  private async becomeLeader(): Promise<boolean> {
+    if (this.leaderClient) return true
+    const client = await this.pool.connect()
+    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [
+      fnv1a32(`outbox-relay:${this.options.lockName}`),
+    ])
+    if (rows[0]?.ok) {
+      this.leaderClient = client
+      this.log.info('outbox relay is the leader')
+      return true
+    }
+    client.release()
+    return false
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0
+    while (this.running) {
+      let published = 0
+      try {
+        if (!(await this.becomeLeader())) {
+          await this.idle(1000)
+          continue
+        }
+        published = await this.publishOnce()
+        await this.janitor()
+        failures = 0
+      } catch (error) {
+        failures += 1
+        const delay = Math.min(this.retryDelayMsMax, 100 * 2 ** failures)
+        this.log.warn('outbox relay failed; retrying', { error, delayMs: delay })
+        this.leaderClient?.release(true)
+        this.leaderClient = undefined
+        await this.idle(delay)
+        continue
+      }
+      if (published === 0) await this.idle(this.idlePollMs)
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.wake = done
+    })
+  }
+
+  /** Publish one batch in commit order; returns how many rows went out. */
+  async publishOnce(): Promise<number> {
+    const { rows } = await this.pool.query<OutboxRow>(
+      `select seq, event_id, merchant_id, type, envelope->>'origin_region' as origin_region,
+         envelope->>'hlc' as hlc, envelope::text as envelope
+       from outbox where sent_at is null order by seq limit $1`,
+      [this.batchSizeMax],
+    )
+    this.metrics.outboxBacklog.set(rows.length)
+    if (rows.length === 0) return 0
+    const messages: OutMessage[] = rows.map((r) => {
+      const partition = this.options.partitionFor?.(r.merchant_id)
+      return {
+        key: r.merchant_id,
+        value: r.envelope,
+        headers: {
+          'event-id': r.event_id,
+          'event-type': r.type,
+          'origin-region': r.origin_region,
+          hlc: r.hlc,
+        },
+        ...(partition === undefined ? {} : { partition }),
+      }
+    })
+    await this.producer.send(this.options.topic, messages)
+    await this.pool.query('update outbox set sent_at = now() where seq = any($1::bigint[])', [
+      rows.map((r) => r.seq),
+    ])
+    this.metrics.outboxPublished.inc(rows.length)
+    return rows.length
+  }
+
+  private async janitor(): Promise<void> {
+    if (Date.now() - this.lastJanitorMs < 60_000) return
+    this.lastJanitorMs = Date.now()
+    await this.pool.query(
+      `delete from outbox where sent_at < now() - ($1 || ' milliseconds')::interval`,
+      [String(this.retentionMs)],
+    )
+  }
+}

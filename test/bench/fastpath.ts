@@ -1,0 +1,185 @@
+/**
+ * `pnpm bench:fastpath`: how fast one region accepts payments with real Postgres (durable group
+ * commits, synchronous_commit on), Redis and Kafka on this machine. Prints:
+ *   1. max sustained accepted payments/s (closed loop, best of a few concurrencies);
+ *   2. p50/p99/p999 under open-loop load at 50% of that rate, and at 5,000/s;
+ *   3. the same open-loop runs against a bare Hono endpoint, and the ratio.
+ * Not a test: it asserts nothing and prints figures.
+ */
+import { randomBytes } from 'node:crypto'
+import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
+import {
+  describeProblems,
+  findProblems,
+  KafkaBroker,
+  type ServiceProcess,
+  spawnService,
+} from '@meridian/local'
+import {
+  createPool,
+  databaseUrl,
+  ensureDatabase,
+  ensureSchema,
+  migrate,
+  withDatabase,
+} from '@meridian/regions'
+import { closedLoop, openLoop, type PreparedRequest, summarize } from './load.ts'
+
+const log = (line: string) => process.stdout.write(`${line}\n`)
+const secret = randomBytes(24).toString('hex')
+const merchants = Array.from({ length: 100 }, (_, i) => `mer_bench_${i}`)
+const durationSec = Number(process.env.BENCH_SECONDS ?? 10)
+
+async function prepare(label: string, count: number): Promise<PreparedRequest[]> {
+  const out: PreparedRequest[] = []
+  for (let i = 0; i < count; i++) {
+    const merchantId = merchants[i % merchants.length] ?? 'mer_bench_0'
+    const body = JSON.stringify({
+      amount: 1000 + (i % 5000),
+      currency: 'usd',
+      payment_method: `tok_${label}_${i}`,
+    })
+    out.push({
+      path: '/v1/payments',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': `${label}-${i}`,
+        [edgeSignatureHeader.toLowerCase()]: await signEdgeRequest(secret, {
+          method: 'POST',
+          path: '/v1/payments',
+          merchantId,
+          epoch: 1,
+          body,
+        }),
+      },
+    })
+  }
+  return out
+}
+
+function cycle(requests: PreparedRequest[]): (i: number) => PreparedRequest {
+  return (i) => {
+    const r = requests[i]
+    if (!r) throw new Error(`prepared ${requests.length} requests, load asked for #${i}`)
+    return r
+  }
+}
+
+const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a')
+
+async function main(): Promise<void> {
+  const problems = await findProblems()
+  if (problems.length > 0) throw new Error(describeProblems(problems))
+  const broker = process.env.KAFKA_BROKERS
+    ? undefined
+    : await KafkaBroker.start({ name: 'bench', log })
+  const url = withDatabase(databaseUrl(), 'meridian_bench')
+  await ensureDatabase(url)
+  const schema = `bench_${Date.now().toString(36)}`
+  const pool = createPool({ url, schema, poolSizeMax: 2 })
+  await ensureSchema(pool, schema)
+  await migrate(pool, schema)
+  const services: ServiceProcess[] = []
+  try {
+    // API and relay in separate processes, as deployed (infra runs each role as its own service).
+    const env = {
+      REGION: 'us-east',
+      REGION_DATABASE_URL: url,
+      REGION_DATABASE_SCHEMA: schema,
+      PG_POOL_SIZE_MAX: '12',
+      REDIS_PREFIX: `meridian:bench:${schema}:`,
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker?.bootstrap ?? '',
+      EVENTS_TOPIC: `bench-${schema}`,
+      EDGE_SECRET: secret,
+      LOG_LEVEL: 'error',
+    }
+    const region = await spawnService({
+      name: 'bench api',
+      entry: 'regions/src/main.ts',
+      readyEvent: 'region.ready',
+      env: { ...env, ROLES: 'api' },
+    })
+    services.push(region)
+    services.push(
+      await spawnService({
+        name: 'bench relay',
+        entry: 'regions/src/main.ts',
+        readyEvent: 'region.ready',
+        env: { ...env, ROLES: 'relay' },
+      }),
+    )
+    const origin = String(region.ready.url)
+    log(`region up at ${origin}; preparing signed requests…`)
+
+    const warm = await prepare('warm', 20_000)
+    await closedLoop(origin, 32, 3, cycle(warm))
+
+    let best = { connections: 0, okPerSec: 0, p99: 0 }
+    for (const connections of [16, 64, 128]) {
+      const requests = await prepare(`max${connections}`, 30_000 * durationSec)
+      const s = summarize(await closedLoop(origin, connections, durationSec, cycle(requests)), 202)
+      log(
+        `closed loop, ${connections} connections: ${fmt(s.okPerSec)} accepted/s, p99 ${fmt(s.p99)} ms, errors ${fmt(s.errorRate * 100)}%`,
+      )
+      if (s.okPerSec > best.okPerSec) best = { connections, okPerSec: s.okPerSec, p99: s.p99 }
+    }
+
+    const bare = await spawnService({
+      name: 'bare hono',
+      entry: 'test/bench/bare-server.ts',
+      readyEvent: 'bare.ready',
+      env: {},
+    })
+    services.push(bare)
+    const rows: string[] = []
+    for (const rate of [Math.floor(best.okPerSec / 2), 5000]) {
+      const fast = summarize(
+        await openLoop(
+          origin,
+          rate,
+          durationSec,
+          cycle(await prepare(`open${rate}`, rate * durationSec)),
+        ),
+        202,
+      )
+      const base = summarize(
+        await openLoop(
+          String(bare.ready.url),
+          rate,
+          durationSec,
+          cycle(await prepare(`bare${rate}`, rate * durationSec)),
+        ),
+        202,
+      )
+      rows.push(
+        `| ${rate}/s | fast path | ${fmt(fast.okPerSec)} | ${fmt(fast.p50)} | ${fmt(fast.p99)} | ${fmt(fast.p999)} | ${fmt(fast.errorRate * 100)}% |`,
+        `| ${rate}/s | bare Hono | ${fmt(base.okPerSec)} | ${fmt(base.p50)} | ${fmt(base.p99)} | ${fmt(base.p999)} | ${fmt(base.errorRate * 100)}% |`,
+        `| ${rate}/s | ratio | | ${fmt(fast.p50 / base.p50)}× | ${fmt(fast.p99 / base.p99)}× | ${fmt(fast.p999 / base.p999)}× | |`,
+      )
+    }
+    const backlog = await pool.query<{ n: number }>(
+      'select count(*)::int as n from outbox where sent_at is null',
+    )
+    log('')
+    log(
+      `max sustained: ${fmt(best.okPerSec)} accepted payments/s (closed loop, ${best.connections} connections; target ≥ 10,000/s)`,
+    )
+    log('')
+    log('| offered | server | accepted/s | p50 ms | p99 ms | p999 ms | errors |')
+    log('| --- | --- | --- | --- | --- | --- | --- |')
+    for (const r of rows) log(r)
+    log('')
+    log(`outbox backlog at the end: ${backlog.rows[0]?.n} (the relay keeps up when this is near 0)`)
+  } finally {
+    await Promise.all(services.map((s) => s.stop()))
+    await pool.query(`drop schema if exists ${schema} cascade`)
+    await pool.end()
+    await broker?.destroy()
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:fastpath: ${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,80 @@
+import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
+
+export interface ApiResponse {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON and then assert on it.
+  readonly json: any
+}
+
+export interface RequestOptions {
+  readonly body?: unknown
+  /** Sent as-is instead of JSON.stringify(body): malformed JSON, huge bodies. */
+  readonly rawBody?: string
+  readonly idempotencyKey?: string
+  readonly headers?: Record<string, string>
+  /** Skip the edge signature (a direct, unsigned call). */
+  readonly unsigned?: boolean
+  /** Sign as if at this unix time (stale signatures). */
+  readonly signedAtSec?: number
+  readonly secret?: string
+}
+
+/** Calls a region exactly as the edge does: signed with the helper the edge uses. */
+export class RegionClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly secret: string,
+    readonly merchantId: string,
+    private readonly epoch = 1,
+  ) {}
+
+  forMerchant(merchantId: string): RegionClient {
+    return new RegionClient(this.baseUrl, this.secret, merchantId, this.epoch)
+  }
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    const body = options.rawBody ?? (options.body === undefined ? '' : JSON.stringify(options.body))
+    const headers: Record<string, string> = { ...options.headers }
+    if (body !== '') headers['Content-Type'] ??= 'application/json'
+    if (options.idempotencyKey !== undefined) headers['Idempotency-Key'] = options.idempotencyKey
+    if (!options.unsigned) {
+      headers[edgeSignatureHeader] = await signEdgeRequest(
+        options.secret ?? this.secret,
+        { method, path, merchantId: this.merchantId, epoch: this.epoch, body },
+        options.signedAtSec,
+      )
+    }
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      ...(body === '' ? {} : { body }),
+    })
+    const text = await response.text()
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: response.status, headers: response.headers, text, json }
+  }
+
+  post(
+    path: string,
+    body: unknown,
+    idempotencyKey: string | undefined,
+    options: RequestOptions = {},
+  ) {
+    return this.request('POST', path, {
+      ...options,
+      body,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    })
+  }
+
+  get(path: string, options: RequestOptions = {}) {
+    return this.request('GET', path, options)
+  }
+}
