@@ -10,14 +10,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['core/src/**/*.test.ts'],
+          include: ['{core,regions,replication,edge}/src/**/*.test.ts'],
           environment: 'node',
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['{regions,replication,infra,test}/**/*.test.ts'],
+          include: ['test/src/**/*.test.ts', 'infra/*/test/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           environment: 'node',
           globalSetup: ['test/src/global-setup.ts'],

@@ -70,3 +70,33 @@ export const errorObjectSchema = z.strictObject({
     request_id: z.string(),
   }),
 })
+
+export const balanceObjectSchema = z.strictObject({
+  object: z.literal('balance'),
+  pending: z.array(z.strictObject({ amount: z.number().int(), currency: z.string() })),
+  available: z.array(z.strictObject({ amount: z.number().int(), currency: z.string() })),
+})
+
+export const webhookEndpointObjectSchema = z.strictObject({
+  id: z.string(),
+  object: z.literal('webhook_endpoint'),
+  url: z.string(),
+  enabled_events: z.array(z.string()),
+  status: z.enum(['enabled', 'disabled']),
+  created: z.number().int(),
+  /** Present only in the answer that created the endpoint. */
+  secret: z.string().optional(),
+})
+
+export const webhookEndpointListSchema = z.strictObject({
+  object: z.literal('list'),
+  url: z.string(),
+  has_more: z.boolean(),
+  data: z.array(webhookEndpointObjectSchema),
+})
+
+export const webhookReplaySchema = z.strictObject({
+  object: z.literal('webhook_replay'),
+  endpoint: z.string(),
+  requeued: z.number().int(),
+})

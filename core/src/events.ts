@@ -13,6 +13,7 @@ export const eventTypes = [
   'payment.created',
   'payment.capture_requested',
   'payment.cancel_requested',
+  'payment.operation_failed',
   'payment.authorized',
   'payment.declined',
   'payment.failed',

@@ -1,9 +1,13 @@
 import { z } from 'zod'
 import {
+  balanceObjectSchema,
   errorObjectSchema,
   paymentListSchema,
   paymentObjectSchema,
   refundObjectSchema,
+  webhookEndpointListSchema,
+  webhookEndpointObjectSchema,
+  webhookReplaySchema,
 } from './api-objects.ts'
 import { errorKinds } from './errors.ts'
 import {
@@ -13,6 +17,7 @@ import {
   createRefundSchema,
   listPaymentsQuerySchema,
 } from './payments.ts'
+import { createEndpointSchema, replaySchema } from './webhooks.ts'
 
 type JsonSchema = Record<string, unknown>
 
@@ -51,12 +56,37 @@ const idempotencyKey = {
 }
 const paymentId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } }
 
-function post(summary: string, body: string, ok: string, path: boolean): JsonSchema {
+function post(
+  summary: string,
+  body: string,
+  ok: string,
+  path: boolean,
+  status = '202',
+): JsonSchema {
   return {
     summary,
     parameters: path ? [paymentId, idempotencyKey] : [idempotencyKey],
     requestBody: { required: false, content: json(body) },
-    responses: { '202': { description: 'Accepted', content: json(ok) }, ...errorResponses },
+    responses: {
+      [status]: { description: status === '201' ? 'Created' : 'Accepted', content: json(ok) },
+      ...errorResponses,
+    },
+  }
+}
+
+function get(summary: string, ok: string, parameters: unknown[] = []): JsonSchema {
+  return {
+    summary,
+    parameters,
+    responses: { '200': { description: 'OK', content: json(ok) }, ...errorResponses },
+  }
+}
+
+function _get(summary: string, ok: string, parameters: unknown[] = []): JsonSchema {
+  return {
+    summary,
+    parameters,
+    responses: { '200': { description: 'OK', content: json(ok) }, ...errorResponses },
   }
 }
 
@@ -104,6 +134,25 @@ export function buildOpenApi(): JsonSchema {
       '/v1/payments/{id}/refunds': {
         post: post('Refund a captured payment', 'CreateRefund', 'Refund', true),
       },
+      '/v1/balance': { get: get("The merchant's ledger balances per currency", 'Balance') },
+      '/v1/webhook_endpoints': {
+        post: post(
+          'Register a webhook endpoint (the answer carries its signing secret, once)',
+          'CreateWebhookEndpoint',
+          'WebhookEndpoint',
+          false,
+          '201',
+        ),
+        get: get('List webhook endpoints', 'WebhookEndpointList'),
+      },
+      '/v1/webhook_endpoints/{id}/replay': {
+        post: post(
+          'Requeue dead-lettered deliveries of an endpoint',
+          'ReplayWebhooks',
+          'WebhookReplay',
+          true,
+        ),
+      },
     },
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
@@ -116,6 +165,12 @@ export function buildOpenApi(): JsonSchema {
         Refund: schema(refundObjectSchema, 'output'),
         PaymentList: schema(paymentListSchema, 'output'),
         Error: schema(errorObjectSchema, 'output'),
+        Balance: schema(balanceObjectSchema, 'output'),
+        CreateWebhookEndpoint: schema(createEndpointSchema, 'input'),
+        ReplayWebhooks: schema(replaySchema, 'input'),
+        WebhookEndpoint: schema(webhookEndpointObjectSchema, 'output'),
+        WebhookEndpointList: schema(webhookEndpointListSchema, 'output'),
+        WebhookReplay: schema(webhookReplaySchema, 'output'),
       },
     },
   }

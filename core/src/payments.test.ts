@@ -24,6 +24,8 @@ function payment(overrides: Partial<Payment>): Payment {
     declineCode: null,
     failureMessage: null,
     processor: null,
+    processorRef: null,
+    authorizedAtMs: null,
     originRegion: 'us-east',
     createdAtMs: 0,
     hlc: '',

@@ -87,6 +87,9 @@ export interface Payment {
   readonly declineCode: string | null
   readonly failureMessage: string | null
   readonly processor: string | null
+  /** What the processor calls this payment (charge id, pspReference, auth id). */
+  readonly processorRef: string | null
+  readonly authorizedAtMs: number | null
   readonly originRegion: string
   readonly createdAtMs: number
   /** Hybrid logical clock of the last change, formatted; merges compare it. */
@@ -211,6 +214,7 @@ export interface Refund {
   readonly reason: string | null
   readonly metadata: Readonly<Record<string, string>>
   readonly failureMessage: string | null
+  readonly processorRef: string | null
   readonly originRegion: string
   readonly createdAtMs: number
 }

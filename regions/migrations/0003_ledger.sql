@@ -31,9 +31,13 @@ create index postings_account on postings (account);
 create table account_balances (
   account text not null,
   currency char(3) not null,
+  -- For merchant accounts (`merchant:<id>:…`), the merchant: GET /v1/balance reads by it.
+  merchant_id text,
   balance bigint not null,
   primary key (account, currency)
 );
+
+create index account_balances_merchant on account_balances (merchant_id) where merchant_id is not null;
 
 create function ledger_refuse_change() returns trigger language plpgsql as $$
 begin
@@ -91,8 +95,10 @@ create trigger postings_same_transaction after insert on postings
 -- Balances move by the statement's postings, summed per account: one row update per account.
 create function ledger_apply_balances() returns trigger language plpgsql as $$
 begin
-  insert into account_balances (account, currency, balance)
-  select account, currency, sum(amount) from new_rows group by account, currency
+  insert into account_balances (account, currency, merchant_id, balance)
+  select account, currency,
+    case when account like 'merchant:%' then split_part(account, ':', 2) end, sum(amount)
+  from new_rows group by account, currency
   order by account, currency
   on conflict (account, currency) do update set balance = account_balances.balance + excluded.balance;
   return null;

@@ -3,6 +3,9 @@ import { z } from 'zod'
 import { databaseUrl } from './adapters/postgres.ts'
 import { redisUrl } from './adapters/redis.ts'
 import type { RateLimit } from './fastpath/gate.ts'
+import { reconcilerDefaults } from './processing/reconciler.ts'
+import { processorTimeoutMsDefault } from './processors/http.ts'
+import { parseProcessorUrls } from './processors/registry.ts'
 
 /** Everything one region process needs, from its environment. */
 export interface RegionConfig {
@@ -20,11 +23,25 @@ export interface RegionConfig {
   /** 0 picks a free port. */
   readonly port: number
   readonly edgeSecret: Secret
-  readonly roles: { readonly api: boolean; readonly relay: boolean }
+  readonly roles: Readonly<Record<Role, boolean>>
+  /** Processor name → base URL, in routing order (PROCESSOR_URLS=acquirer-rest=http://…,…). */
+  readonly processorUrls: Readonly<Record<string, string>>
+  readonly processorTimeoutMs: number
+  /** Compresses the webhook retry schedule (three days at 1); tests and drills shrink it. */
+  readonly webhookTimeScale: number
+  readonly reconciler: {
+    readonly stuckAfterMs: number
+    readonly authorizationTtlMs: number
+    readonly unsentFailAfterMs: number
+    readonly intervalMs: number
+  }
   readonly rate: RateLimit
   readonly fraud: FraudPolicy
   readonly blockedCards: readonly string[]
 }
+
+export const roles = ['api', 'relay', 'workers', 'webhooks', 'reconciler'] as const
+export type Role = (typeof roles)[number]
 
 export const regionDefaults = {
   poolSizeMax: 10,
@@ -46,7 +63,26 @@ const envSchema = z.object({
   KAFKA_BROKERS: z.string().min(1, 'KAFKA_BROKERS lists the region cluster, host:port[,host:port]'),
   EVENTS_TOPIC: z.string().default(regionDefaults.eventsTopic),
   EDGE_SECRET: z.string().min(16, 'EDGE_SECRET must be at least 16 characters'),
-  ROLES: z.string().default('api,relay'),
+  ROLES: z.string().default(roles.join(',')),
+  PROCESSOR_URLS: z.string().default(''),
+  PROCESSOR_TIMEOUT_MS: z.coerce.number().int().positive().default(processorTimeoutMsDefault),
+  WEBHOOK_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  RECONCILE_STUCK_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(reconcilerDefaults.stuckAfterMs),
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(reconcilerDefaults.intervalMs),
+  AUTHORIZATION_TTL_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(reconcilerDefaults.authorizationTtlMs),
+  UNSENT_FAIL_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(reconcilerDefaults.unsentFailAfterMs),
   RATE_LIMIT_PER_SEC: z.coerce.number().positive().default(regionDefaults.rate.perSec),
   RATE_LIMIT_BURST: z.coerce.number().positive().default(regionDefaults.rate.burst),
   BLOCKED_CARDS: z.string().default(''),
@@ -59,7 +95,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
     throw new Error(`region configuration: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`)
   }
   const e = parsed.data
-  const roles = new Set(e.ROLES.split(',').map((r) => r.trim()))
+  const wanted = new Set(e.ROLES.split(',').map((r) => r.trim()))
+  const unknown = [...wanted].filter((r) => !(roles as readonly string[]).includes(r))
+  if (unknown.length > 0)
+    throw new Error(
+      `region configuration: unknown role(s) ${unknown.join(', ')}; known: ${roles.join(', ')}`,
+    )
   return {
     region: e.REGION,
     databaseUrl: e.REGION_DATABASE_URL ?? databaseUrl(),
@@ -73,7 +114,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
     host: e.HOST,
     port: e.PORT,
     edgeSecret: new Secret(e.EDGE_SECRET),
-    roles: { api: roles.has('api'), relay: roles.has('relay') },
+    roles: Object.fromEntries(roles.map((r) => [r, wanted.has(r)])) as Record<Role, boolean>,
+    processorUrls: parseProcessorUrls(e.PROCESSOR_URLS),
+    processorTimeoutMs: e.PROCESSOR_TIMEOUT_MS,
+    webhookTimeScale: e.WEBHOOK_TIME_SCALE,
+    reconciler: {
+      stuckAfterMs: e.RECONCILE_STUCK_AFTER_MS,
+      authorizationTtlMs: e.AUTHORIZATION_TTL_MS,
+      unsentFailAfterMs: e.UNSENT_FAIL_AFTER_MS,
+      intervalMs: e.RECONCILE_INTERVAL_MS,
+    },
     rate: { perSec: e.RATE_LIMIT_PER_SEC, burst: e.RATE_LIMIT_BURST },
     fraud: defaultFraudPolicy,
     blockedCards: e.BLOCKED_CARDS.split(',').filter((c) => c !== ''),

@@ -6,6 +6,7 @@
  * one per core; the primary keeps the other roles (the relay), so they run exactly once.
  */
 import cluster from 'node:cluster'
+import { exitWithParent } from './adapters/parent-watch.ts'
 import { configFromEnv } from './config.ts'
 import { createLogger } from './log.ts'
 import { startRegion } from './region.ts'
@@ -88,6 +89,7 @@ async function primary(): Promise<void> {
   onSignals(stop)
 }
 
+exitWithParent()
 const run = cluster.isPrimary && apiWorkers > 1 ? primary : single
 run().catch((error: unknown) => {
   process.stderr.write(`region: ${error instanceof Error ? error.message : String(error)}\n`)

@@ -1,7 +1,9 @@
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { HybridClock } from '@meridian/core'
-import { type BusProducer, createKafkaBus } from './adapters/kafka.ts'
+import type pg from 'pg'
+import { type BusProducer, createKafkaBus, type KafkaBus } from './adapters/kafka.ts'
 import { useNodeCrypto } from './adapters/node-crypto.ts'
 import { createPool } from './adapters/postgres.ts'
 import { connectRedis, keyspace } from './adapters/redis.ts'
@@ -10,17 +12,27 @@ import type { RegionConfig } from './config.ts'
 import { FastPathGate } from './fastpath/gate.ts'
 import { GroupCommitter } from './fastpath/group-commit.ts'
 import type { Logger } from './log.ts'
-import { createMetrics } from './metrics.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
 import { OutboxRelay } from './outbox/relay.ts'
+import { IdempotencyGuard } from './payments/guard.ts'
+import { MerchantService } from './payments/merchant.ts'
 import { type PaymentPolicy, PaymentService } from './payments/service.ts'
+import { PaymentFlow } from './processing/flow.ts'
+import { Reconciler } from './processing/reconciler.ts'
+import { ProcessorWorker } from './processing/worker.ts'
+import { ProcessorSet } from './processors/registry.ts'
 import { type CreateOutcome, insertPaymentBatch, type NewPaymentWrite } from './store/payments.ts'
 import { ensureTopics } from './topics.ts'
+import { WebhookDeliverer } from './webhooks/deliverer.ts'
+import { WebhookDispatcher } from './webhooks/dispatcher.ts'
+import { webhookSchedule } from './webhooks/schedule.ts'
 
 export interface RunningRegion {
   readonly region: string
   /** http://host:port of the API, when the api role runs. */
   readonly url: string | undefined
   readonly relay: OutboxRelay | undefined
+  readonly reconciler: Reconciler | undefined
   /** Graceful: stop accepting, finish in-flight requests, flush commits and the relay. */
   stop(): Promise<void>
 }
@@ -28,7 +40,16 @@ export interface RunningRegion {
 /** How long a graceful stop waits for in-flight requests before closing anyway. */
 export const shutdownMsMax = 10_000
 
-/** Composition root of one region process: wires adapters, services and the HTTP server. */
+interface Shared {
+  readonly config: RegionConfig
+  readonly log: Logger
+  readonly pool: pg.Pool
+  readonly metrics: Metrics
+  readonly bus: KafkaBus
+  readonly clock: HybridClock
+}
+
+/** Composition root of one region process: wires adapters and starts the configured roles. */
 export async function startRegion(config: RegionConfig, log: Logger): Promise<RunningRegion> {
   useNodeCrypto()
   const pool = createPool({
@@ -36,38 +57,127 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     poolSizeMax: config.poolSizeMax,
     ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
   })
-  const redis = await connectRedis(config.redisUrl)
-  const metrics = createMetrics(config.region)
-  const bus = createKafkaBus({
-    brokers: config.kafkaBrokers,
-    clientId: `region-${config.region}`,
+  const shared: Shared = {
+    config,
     log,
-  })
-  let producer: BusProducer | undefined
+    pool,
+    metrics: createMetrics(config.region),
+    bus: createKafkaBus({ brokers: config.kafkaBrokers, clientId: `region-${config.region}`, log }),
+    clock: new HybridClock(config.region),
+  }
+  const stops: (() => Promise<void>)[] = []
+  const lockName = config.databaseSchema ?? config.region
+  const groupPrefix = `${config.eventsTopic}.${lockName}`
+
   let relay: OutboxRelay | undefined
   if (config.roles.relay) {
     await ensureTopics(
-      bus,
+      shared.bus,
       [{ topic: config.eventsTopic, partitions: config.eventsPartitions }],
       log,
     )
-    producer = await bus.producer({ idempotent: true })
+    const producer: BusProducer = await shared.bus.producer({ idempotent: true })
     relay = new OutboxRelay(
       pool,
       producer,
-      { topic: config.eventsTopic, lockName: config.databaseSchema ?? config.region },
+      { topic: config.eventsTopic, lockName },
       log,
-      metrics,
+      shared.metrics,
     )
     relay.start()
+    const started = relay
+    stops.push(async () => {
+      await started.stop(true)
+      await producer.close()
+    })
   }
+
+  const flow = new PaymentFlow({
+    region: config.region,
+    pool,
+    clock: shared.clock,
+    processors: new ProcessorSet(config.processorUrls, { timeoutMs: config.processorTimeoutMs }),
+    log,
+  })
+  if (config.roles.workers) {
+    await ensureTopics(
+      shared.bus,
+      [{ topic: config.eventsTopic, partitions: config.eventsPartitions }],
+      log,
+    )
+    const worker = new ProcessorWorker(
+      shared.bus,
+      flow,
+      { topic: config.eventsTopic, groupId: `${groupPrefix}.workers` },
+      log,
+    )
+    await worker.start()
+    stops.unshift(() => worker.stop())
+  }
+  let reconciler: Reconciler | undefined
+  if (config.roles.reconciler) {
+    reconciler = new Reconciler(pool, flow, { lockName, ...config.reconciler }, log)
+    reconciler.start()
+    const started = reconciler
+    stops.unshift(() => started.stop())
+  }
+  if (config.roles.webhooks) stops.unshift(await startWebhooks(shared, groupPrefix))
+
+  const api = config.roles.api ? await startApi(shared, () => relay?.kick()) : undefined
+  if (api) stops.unshift(api.stop)
+
+  return {
+    region: config.region,
+    url: api?.url,
+    relay,
+    reconciler,
+    async stop() {
+      for (const stop of stops) await stop()
+      await pool.end()
+      log.info('region stopped')
+    },
+  }
+}
+
+async function startWebhooks(shared: Shared, groupPrefix: string): Promise<() => Promise<void>> {
+  const { config, pool, log, bus } = shared
+  await ensureTopics(bus, [{ topic: config.eventsTopic, partitions: config.eventsPartitions }], log)
+  const deliverer = new WebhookDeliverer(
+    pool,
+    { ...webhookSchedule, timeScale: config.webhookTimeScale },
+    log,
+  )
+  const dispatcher = new WebhookDispatcher(
+    bus,
+    pool,
+    {
+      topic: config.eventsTopic,
+      groupId: `${groupPrefix}.webhooks`,
+      onQueued: () => deliverer.kick(),
+    },
+    log,
+  )
+  await dispatcher.start()
+  deliverer.start()
+  return async () => {
+    await dispatcher.stop()
+    await deliverer.stop()
+  }
+}
+
+async function startApi(
+  shared: Shared,
+  onCommitted: () => void,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { config, pool, log, metrics, clock } = shared
+  const redis = await connectRedis(config.redisUrl)
   const committer = new GroupCommitter<NewPaymentWrite, CreateOutcome>(
     async (batch) => {
       metrics.groupCommitBatch.observe(batch.length)
       const stopTimer = metrics.groupCommitSeconds.startTimer()
       const outcomes = await insertPaymentBatch(pool, batch)
       stopTimer()
-      relay?.kick()
+      onCommitted()
       return outcomes
     },
     {
@@ -82,20 +192,30 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     fraud: config.fraud,
     blockedCards: new Set(config.blockedCards),
   }
+  const gate = new FastPathGate(redis, keyspace(config.redisPrefix), log)
   const payments = new PaymentService({
     region: config.region,
     pool,
-    gate: new FastPathGate(redis, keyspace(config.redisPrefix), log),
-    clock: new HybridClock(config.region),
+    gate,
+    clock,
     committer,
     policy: () => policy,
     log,
     metrics,
   })
+  const guard = new IdempotencyGuard({ pool, gate, policy: () => policy, metrics })
+  const merchants = new MerchantService({
+    region: config.region,
+    pool,
+    gate,
+    guard,
+    rate: () => config.rate,
+  })
   let draining = false
   const app = createRegionApp({
     region: config.region,
     payments,
+    merchants,
     edgeSecret: () => config.edgeSecret.reveal(),
     log,
     metrics,
@@ -113,39 +233,26 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
       return { ok: checks.postgres === 'ok' && !draining, checks }
     },
   })
-
-  let server: ReturnType<typeof serve> | undefined
-  let url: string | undefined
-  if (config.roles.api) {
-    server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-        resolve(s),
-      )
-    })
-    const address = server.address() as AddressInfo
-    url = `http://${config.host}:${address.port}`
-    log.info('region api listening', { url })
-  }
-
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s as Server),
+    )
+  })
+  const url = `http://${config.host}:${(server.address() as AddressInfo).port}`
+  log.info('region api listening', { url })
   return {
-    region: config.region,
     url,
-    relay,
     async stop() {
       draining = true
-      if (server) await closeServer(server as import('node:http').Server)
+      await closeServer(server)
       await committer.drained()
-      await relay?.stop(true)
-      await producer?.close()
       redis.disconnect()
-      await pool.end()
-      log.info('region stopped')
     },
   }
 }
 
 /** Stop accepting, let in-flight requests finish, then drop idle keep-alive connections. */
-function closeServer(server: import('node:http').Server): Promise<void> {
+function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.closeAllConnections()

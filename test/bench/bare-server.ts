@@ -3,6 +3,7 @@
  * JSON body and answer 202. The fast path's latency is reported against this.
  */
 import { serve } from '@hono/node-server'
+import { exitWithParent } from '@meridian/regions'
 import { Hono } from 'hono'
 
 const app = new Hono()
@@ -15,4 +16,5 @@ const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info
     `${JSON.stringify({ event: 'bare.ready', url: `http://127.0.0.1:${info.port}` })}\n`,
   )
 })
+exitWithParent()
 process.on('SIGTERM', () => server.close(() => process.exit(0)))

@@ -43,7 +43,8 @@ export function spawnService(options: ServiceOptions): Promise<ServiceProcess> {
     [...(options.nodeArgs ?? []), '--import', 'tsx', join(repoRoot, options.entry)],
     {
       cwd: repoRoot,
-      env: { ...process.env, ...options.env },
+      // The child exits if this process dies, even by SIGKILL: no service outlives its topology.
+      env: { ...process.env, ...options.env, MERIDIAN_EXIT_WITH_PARENT: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )

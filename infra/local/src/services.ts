@@ -7,6 +7,8 @@ import type { LocalRegion } from './topology.ts'
 export const localPorts = {
   /** Region APIs: base + index in the fleet registry (us-east 4101, eu-west 4102, …). */
   regionApiBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100),
+  /** Processor simulators: base + 1, 2, 3 (acquirer-rest, network-a, network-b). */
+  simulatorBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100) + 100,
 }
 
 export function regionApiPort(regionId: string): number {
@@ -28,6 +30,8 @@ export interface RegionServices {
 
 export interface ServiceOptions {
   readonly edgeSecret: string
+  /** Processor name → simulator URL. */
+  readonly processorUrls: Readonly<Record<string, string>>
   readonly log: (line: string) => void
   /** Print the services' own log lines (JSON) as they come. */
   readonly verbose?: boolean
@@ -40,13 +44,16 @@ function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string,
     REDIS_PREFIX: region.redisPrefix,
     KAFKA_BROKERS: region.kafka.bootstrap,
     EDGE_SECRET: options.edgeSecret,
+    PROCESSOR_URLS: Object.entries(options.processorUrls)
+      .map(([name, url]) => `${name}=${url}`)
+      .join(','),
     LOG_LEVEL: options.verbose ? 'info' : 'warn',
   }
 }
 
 /**
- * One region's services as separate processes, as infra deploys them: the API (fast path) and
- * the outbox relay. Later roles (workers, replicator, applier) join here.
+ * One region's services as separate processes, as infra deploys them: the API (fast path), the
+ * outbox relay, the processor workers, and webhooks with the reconciler.
  */
 export async function startRegionServices(
   region: LocalRegion,
@@ -59,6 +66,8 @@ export async function startRegionServices(
     const roles: [string, Record<string, string>][] = [
       ['api', { ROLES: 'api', PORT: String(regionApiPort(region.id)) }],
       ['relay', { ROLES: 'relay' }],
+      ['workers', { ROLES: 'workers' }],
+      ['webhooks+reconciler', { ROLES: 'webhooks,reconciler' }],
     ]
     for (const [role, extra] of roles) {
       started.push(
@@ -78,4 +87,16 @@ export async function startRegionServices(
     throw error
   }
   return { region, apiUrl: `http://127.0.0.1:${regionApiPort(region.id)}`, processes: started }
+}
+
+/** Processor simulators shared by every region (third parties are global), one process. */
+export async function startSimulators(options: { log: (line: string) => void; verbose?: boolean }) {
+  const sims = await spawnService({
+    name: 'processor simulators',
+    entry: 'regions/src/sim/main.ts',
+    readyEvent: 'sim.ready',
+    env: { SIM_PORT_BASE: String(localPorts.simulatorBase) },
+    ...(options.verbose ? { onLine: (l: string) => options.log(`[sim] ${l}`) } : {}),
+  })
+  return { process: sims, urls: sims.ready.urls as Record<string, string> }
 }

@@ -2,6 +2,7 @@ import { buildOpenApi, MeridianError, toHttpError } from '@meridian/core'
 import { Hono } from 'hono'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import type { MerchantService } from '../payments/merchant.ts'
 import type { ApiResult } from '../payments/outcomes.ts'
 import type { PaymentService } from '../payments/service.ts'
 import type { ApiEnv } from './context.ts'
@@ -10,6 +11,7 @@ import { edgeSignature, idempotencyKeyOf, jsonBody, requestContext } from './mid
 export interface RegionAppDeps {
   readonly region: string
   readonly payments: PaymentService
+  readonly merchants: MerchantService
   readonly edgeSecret: () => string
   readonly log: Logger
   readonly metrics: Metrics
@@ -88,6 +90,16 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
   )
   v1.post('/payments/:id/refunds', async (c) =>
     send(await deps.payments.refund(caller(c), c.req.param('id'), jsonBody(c))),
+  )
+  v1.get('/balance', async (c) => send(await deps.merchants.balance(c.get('merchantId'))))
+  v1.post('/webhook_endpoints', async (c) =>
+    send(await deps.merchants.createWebhookEndpoint(caller(c), jsonBody(c))),
+  )
+  v1.get('/webhook_endpoints', async (c) =>
+    send(await deps.merchants.listWebhookEndpoints(c.get('merchantId'))),
+  )
+  v1.post('/webhook_endpoints/:id/replay', async (c) =>
+    send(await deps.merchants.replayWebhooks(caller(c), c.req.param('id'), jsonBody(c))),
   )
   app.route('/v1', v1)
   return app

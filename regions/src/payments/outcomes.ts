@@ -37,3 +37,7 @@ export function rateLimited(retryAfterMs: number): MeridianError {
     retryAfterSec: Math.max(1, Math.ceil(retryAfterMs / 1000)),
   })
 }
+
+export function ok(status: number, body: unknown): ApiResult {
+  return { status, body: JSON.stringify(body), replayed: false }
+}

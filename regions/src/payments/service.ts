@@ -28,13 +28,12 @@ import {
   requestFingerprint,
 } from '@meridian/core'
 import type pg from 'pg'
-import type { FastPathGate, GateOutcome, RateLimit } from '../fastpath/gate.ts'
+import type { FastPathGate, RateLimit } from '../fastpath/gate.ts'
 import type { GroupCommitter } from '../fastpath/group-commit.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import {
   type CreateOutcome,
-  getIdempotencyRecord,
   getPayment,
   listPayments,
   type MutationEffect,
@@ -42,7 +41,8 @@ import {
   type NewPaymentWrite,
 } from '../store/payments.ts'
 import { makeEvent } from './events.ts'
-import { type ApiResult, answerDecision, rateLimited } from './outcomes.ts'
+import { type Caller, IdempotencyGuard } from './guard.ts'
+import { type ApiResult, answerDecision, ok, rateLimited } from './outcomes.ts'
 
 export interface PaymentPolicy {
   readonly rate: RateLimit
@@ -62,60 +62,14 @@ export interface PaymentServiceDeps {
   readonly metrics: Metrics
 }
 
-interface Caller {
-  readonly merchantId: string
-  readonly idempotencyKey: string
-}
-
-function ok(status: number, body: unknown): ApiResult {
-  return { status, body: JSON.stringify(body), replayed: false }
-}
+export type { Caller }
 
 /** The use cases behind the public API. HTTP lives in api/; this speaks domain and outcomes. */
 export class PaymentService {
-  constructor(private readonly deps: PaymentServiceDeps) {}
+  private readonly guard: IdempotencyGuard
 
-  private async claim(
-    caller: Caller,
-    fingerprint: string,
-    velocity?: { cardToken: string; windowMs: number },
-  ) {
-    const stopTimer = this.deps.metrics.gateSeconds.startTimer()
-    const outcome: GateOutcome = await this.deps.gate.claim({
-      merchantId: caller.merchantId,
-      idempotencyKey: caller.idempotencyKey,
-      fingerprint,
-      rate: this.deps.policy(caller.merchantId).rate,
-      ...(velocity ? { velocity } : {}),
-    })
-    stopTimer()
-    if (outcome.kind === 'limited') throw rateLimited(outcome.retryAfterMs)
-    if (outcome.kind === 'new' && outcome.degraded) this.deps.metrics.redisDegraded.inc()
-    return outcome
-  }
-
-  /** Run `work` for a claimed key; a failure releases the claim so a retry can run again. */
-  private async guarded(
-    caller: Caller,
-    fingerprint: string,
-    work: () => Promise<ApiResult>,
-  ): Promise<ApiResult> {
-    let result: ApiResult
-    try {
-      result = await work()
-    } catch (error) {
-      await this.deps.gate.release(caller.merchantId, caller.idempotencyKey, fingerprint)
-      throw error
-    }
-    if (!result.replayed) {
-      await this.deps.gate.complete(caller.merchantId, caller.idempotencyKey, {
-        state: 'completed',
-        fingerprint,
-        status: result.status,
-        body: result.body,
-      })
-    }
-    return result
+  constructor(private readonly deps: PaymentServiceDeps) {
+    this.guard = new IdempotencyGuard(deps)
   }
 
   async create(caller: Caller, body: Record<string, unknown>): Promise<ApiResult> {
@@ -124,7 +78,7 @@ export class PaymentService {
     const request = parsed.value
     const policy = this.deps.policy(caller.merchantId)
     const fingerprint = await requestFingerprint('POST', '/v1/payments', body)
-    const gate = await this.claim(caller, fingerprint, {
+    const gate = await this.guard.claim(caller, fingerprint, {
       cardToken: request.payment_method,
       windowMs: policy.fraud.velocityWindowSec * 1000,
     })
@@ -132,7 +86,7 @@ export class PaymentService {
       this.deps.metrics.idempotentReplays.inc({ source: 'redis' })
       return answerDecision(gate.decision)
     }
-    return this.guarded(caller, fingerprint, async () => {
+    return this.guard.guarded(caller, fingerprint, async () => {
       const write = this.buildCreate(caller, request, fingerprint, {
         cardBlocked: gate.cardBlocked || policy.blockedCards.has(request.payment_method),
         cardCount: gate.cardCount,
@@ -143,22 +97,8 @@ export class PaymentService {
         this.deps.metrics.paymentsCreated.inc({ status: write.payment.status })
         return { status: write.idempotency.status, body: write.idempotency.body, replayed: false }
       }
-      return this.replayFromPostgres(caller, fingerprint)
+      return this.guard.replayFromPostgres(caller, fingerprint)
     })
-  }
-
-  /** Redis did not know the key but Postgres did (flushed Redis, or a replicated record). */
-  private async replayFromPostgres(caller: Caller, fingerprint: string): Promise<ApiResult> {
-    const record = await getIdempotencyRecord(
-      this.deps.pool,
-      caller.merchantId,
-      caller.idempotencyKey,
-    )
-    invariant(record !== undefined, 'a taken idempotency key has a stored record')
-    const decision = decideIdempotency(record, fingerprint)
-    invariant(decision.kind !== 'new', 'a stored record cannot be new')
-    this.deps.metrics.idempotentReplays.inc({ source: 'postgres' })
-    return answerDecision(decision)
   }
 
   private buildCreate(
@@ -193,6 +133,8 @@ export class PaymentService {
       declineCode: verdict.allow ? null : `fraud_${verdict.rule}`,
       failureMessage: verdict.allow ? null : verdict.message,
       processor: null,
+      processorRef: null,
+      authorizedAtMs: null,
       originRegion: this.deps.region,
       createdAtMs: now.wallMs,
       hlc: formatHlc(now),
@@ -265,6 +207,7 @@ export class PaymentService {
         reason: parsed.value.reason ?? null,
         metadata: parsed.value.metadata ?? {},
         failureMessage: null,
+        processorRef: null,
         originRegion: this.deps.region,
         createdAtMs: Date.now(),
       }
@@ -317,9 +260,9 @@ export class PaymentService {
       `/v1/payments/${paymentId}/${action}`,
       body,
     )
-    const gate = await this.claim(caller, fingerprint)
+    const gate = await this.guard.claim(caller, fingerprint)
     if (gate.kind === 'decided') return answerDecision(gate.decision)
-    return this.guarded(caller, fingerprint, async () => {
+    return this.guard.guarded(caller, fingerprint, async () => {
       const outcome = await mutatePayment(
         this.deps.pool,
         {

@@ -259,5 +259,5 @@ export const dialects = {
   'network-a': networkA,
   'network-b': networkB,
 } as const
-export type ProcessorName = keyof typeof dialects
-export const processorNames = Object.keys(dialects) as ProcessorName[]
+export type SimName = keyof typeof dialects
+export const simNames = Object.keys(dialects) as SimName[]

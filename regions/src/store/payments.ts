@@ -179,7 +179,8 @@ export async function savePayment(client: pg.PoolClient, p: Payment): Promise<vo
   const result = await client.query(
     `update payments set status = $2, amount_captured = $3, amount_refunded = $4, amount_refund_pending = $5,
        pending_operation = $6, amount_capture_requested = $7, decline_code = $8, failure_message = $9,
-       processor = $10, hlc = $11, version = $12, updated_at = now()
+       processor = $10, hlc = $11, version = $12, processor_ref = $13,
+       authorized_at = to_timestamp($14 / 1000.0), updated_at = now()
      where id = $1 and version = $12 - 1`,
     [
       p.id,
@@ -194,10 +195,31 @@ export async function savePayment(client: pg.PoolClient, p: Payment): Promise<vo
       p.processor,
       p.hlc,
       p.version,
+      p.processorRef,
+      p.authorizedAtMs,
     ],
   )
   if (result.rowCount !== 1)
     throw new Error(`lost update on payment ${p.id} at version ${p.version}`)
+}
+
+export async function getPaymentById(
+  client: pg.PoolClient | pg.Pool,
+  id: string,
+  forUpdate = false,
+): Promise<Payment | undefined> {
+  const { rows } = await client.query<PaymentRow>(
+    `select ${paymentColumns} from payments where id = $1${forUpdate ? ' for update' : ''}`,
+    [id],
+  )
+  return rows[0] ? rowToPayment(rows[0]) : undefined
+}
+
+export async function updateRefund(client: pg.PoolClient, r: Refund, hlc: string): Promise<void> {
+  await client.query(
+    'update refunds set status = $2, failure_message = $3, processor_ref = $4, hlc = $5, updated_at = now() where id = $1',
+    [r.id, r.status, r.failureMessage, r.processorRef, hlc],
+  )
 }
 
 export async function insertRefund(client: pg.PoolClient, r: Refund, hlc: string): Promise<void> {

@@ -28,7 +28,8 @@ export type PaymentRow = Record<string, unknown>
 
 export const paymentColumns = `id, merchant_id, amount, currency, status, capture_method, amount_captured,
   amount_refunded, amount_refund_pending, pending_operation, amount_capture_requested, payment_method,
-  description, metadata, decline_code, failure_message, processor, origin_region, hlc, version, created_at`
+  description, metadata, decline_code, failure_message, processor, processor_ref, authorized_at, origin_region, hlc,
+  version, created_at`
 
 export function rowToPayment(row: PaymentRow): Payment {
   const status = String(row.status)
@@ -57,6 +58,8 @@ export function rowToPayment(row: PaymentRow): Payment {
     declineCode: row.decline_code === null ? null : String(row.decline_code),
     failureMessage: row.failure_message === null ? null : String(row.failure_message),
     processor: row.processor === null ? null : String(row.processor),
+    processorRef: row.processor_ref === null ? null : String(row.processor_ref),
+    authorizedAtMs: row.authorized_at === null ? null : (row.authorized_at as Date).getTime(),
     originRegion: String(row.origin_region),
     createdAtMs: (row.created_at as Date).getTime(),
     hlc: String(row.hlc),
@@ -65,7 +68,7 @@ export function rowToPayment(row: PaymentRow): Payment {
 }
 
 export const refundColumns = `id, payment_id, merchant_id, amount, currency, status, reason, metadata,
-  failure_message, origin_region, hlc, created_at`
+  failure_message, processor_ref, origin_region, hlc, created_at`
 
 export function rowToRefund(row: PaymentRow): Refund {
   const status = String(row.status)
@@ -83,6 +86,7 @@ export function rowToRefund(row: PaymentRow): Refund {
     reason: row.reason === null ? null : String(row.reason),
     metadata: (row.metadata ?? {}) as Record<string, string>,
     failureMessage: row.failure_message === null ? null : String(row.failure_message),
+    processorRef: row.processor_ref === null ? null : String(row.processor_ref),
     originRegion: String(row.origin_region),
     createdAtMs: (row.created_at as Date).getTime(),
   }

@@ -48,6 +48,10 @@ describe('GET /openapi.json', () => {
         'POST /v1/payments/{id}/capture',
         'POST /v1/payments/{id}/cancel',
         'POST /v1/payments/{id}/refunds',
+        'GET /v1/balance',
+        'POST /v1/webhook_endpoints',
+        'GET /v1/webhook_endpoints',
+        'POST /v1/webhook_endpoints/{id}/replay',
       ].sort(),
     )
   })

@@ -56,7 +56,17 @@ export async function startTestRegion(
     host: '127.0.0.1',
     port: 0,
     edgeSecret: new Secret(secret),
-    roles: { api: true, relay: true },
+    // The fast-path tests need only these; processing tests turn on workers and the rest.
+    roles: { api: true, relay: true, workers: false, webhooks: false, reconciler: false },
+    processorUrls: {},
+    processorTimeoutMs: 2000,
+    webhookTimeScale: 1,
+    reconciler: {
+      stuckAfterMs: 30_000,
+      authorizationTtlMs: 7 * 24 * 3600_000,
+      unsentFailAfterMs: 3600_000,
+      intervalMs: 5000,
+    },
     rate: regionDefaults.rate,
     fraud: defaultFraudPolicy,
     blockedCards: [],

@@ -1,0 +1,102 @@
+import { decideIdempotency, invariant, presentBalance, requestFingerprint } from '@meridian/core'
+import type pg from 'pg'
+import type { FastPathGate, RateLimit } from '../fastpath/gate.ts'
+import { merchantBalances } from '../ledger/store.ts'
+import {
+  getIdempotencyRecord,
+  insertIdempotency,
+  inTransaction,
+  type StoredResponse,
+} from '../store/payments.ts'
+import { createEndpoint, listEndpoints, replayDeadLetters } from '../webhooks/endpoints.ts'
+import type { Caller, IdempotencyGuard } from './guard.ts'
+import { type ApiResult, answerDecision, ok, rateLimited } from './outcomes.ts'
+
+/** A concurrent request with the same key committed first; roll back and answer from its record. */
+class KeyTaken extends Error {}
+
+/** Merchant-level endpoints: balance and webhook endpoints. */
+export class MerchantService {
+  constructor(
+    private readonly deps: {
+      readonly region: string
+      readonly pool: pg.Pool
+      readonly gate: FastPathGate
+      readonly guard: IdempotencyGuard
+      readonly rate: (merchantId: string) => RateLimit
+    },
+  ) {}
+
+  private async limitRead(merchantId: string): Promise<void> {
+    const limited = await this.deps.gate.limit(merchantId, this.deps.rate(merchantId))
+    if (limited) throw rateLimited(limited.retryAfterMs)
+  }
+
+  async balance(merchantId: string): Promise<ApiResult> {
+    await this.limitRead(merchantId)
+    return ok(200, presentBalance(await merchantBalances(this.deps.pool, merchantId)))
+  }
+
+  async listWebhookEndpoints(merchantId: string): Promise<ApiResult> {
+    await this.limitRead(merchantId)
+    return ok(200, await listEndpoints(this.deps.pool, merchantId))
+  }
+
+  createWebhookEndpoint(caller: Caller, body: Record<string, unknown>): Promise<ApiResult> {
+    return this.once(caller, '/v1/webhook_endpoints', body, async (client) => {
+      const endpoint = await createEndpoint(client, caller.merchantId, body)
+      return { status: 201, body: JSON.stringify(endpoint), resourceId: endpoint.id }
+    })
+  }
+
+  replayWebhooks(
+    caller: Caller,
+    endpointId: string,
+    body: Record<string, unknown>,
+  ): Promise<ApiResult> {
+    return this.once(caller, `/v1/webhook_endpoints/${endpointId}/replay`, body, async (client) => {
+      const replay = await replayDeadLetters(client, caller.merchantId, endpointId, body)
+      return { status: 202, body: JSON.stringify(replay), resourceId: endpointId }
+    })
+  }
+
+  /** Do `work` and record its response under the key, in one transaction. */
+  private async once(
+    caller: Caller,
+    path: string,
+    body: Record<string, unknown>,
+    work: (client: pg.PoolClient) => Promise<StoredResponse & { resourceId: string }>,
+  ): Promise<ApiResult> {
+    const fingerprint = await requestFingerprint('POST', path, body)
+    return this.deps.guard.run(caller, fingerprint, async () => {
+      try {
+        return await inTransaction(this.deps.pool, async (client) => {
+          const existing = await getIdempotencyRecord(
+            client,
+            caller.merchantId,
+            caller.idempotencyKey,
+          )
+          if (existing) {
+            const decision = decideIdempotency(existing, fingerprint)
+            invariant(decision.kind !== 'new', 'a stored record cannot be new')
+            return answerDecision(decision)
+          }
+          const result = await work(client)
+          const stored = await insertIdempotency(
+            client,
+            caller.merchantId,
+            { key: caller.idempotencyKey, fingerprint, status: result.status, body: result.body },
+            result.resourceId,
+            this.deps.region,
+          )
+          if (!stored) throw new KeyTaken()
+          return { status: result.status, body: result.body, replayed: false }
+        })
+      } catch (error) {
+        if (error instanceof KeyTaken)
+          return this.deps.guard.replayFromPostgres(caller, fingerprint)
+        throw error
+      }
+    })
+  }
+}

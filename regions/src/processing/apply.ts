@@ -1,0 +1,53 @@
+import type { Payment, Refund } from '@meridian/core'
+import type pg from 'pg'
+import { writeEntries } from '../ledger/store.ts'
+import {
+  getPaymentById,
+  getRefunds,
+  insertOutbox,
+  inTransaction,
+  savePayment,
+  updateRefund,
+} from '../store/payments.ts'
+import type { Change } from './changes.ts'
+
+/**
+ * Apply one change in one transaction: lock the payment, let `decide` look at its current state
+ * (and its refunds) and return the change, or nothing when the work is already done (a repeated
+ * Kafka message, a second worker, the reconciler racing the worker). Then write payment, refund,
+ * ledger entries and outbox events together.
+ */
+export async function applyChange(
+  pool: pg.Pool,
+  region: string,
+  paymentId: string,
+  decide: (payment: Payment, refunds: readonly Refund[]) => Change | undefined,
+): Promise<Change | undefined> {
+  return inTransaction(pool, async (client) => {
+    const payment = await getPaymentById(client, paymentId, true)
+    if (!payment) return undefined
+    const refunds = await getRefunds(client, paymentId)
+    const change = decide(payment, refunds)
+    if (!change) return undefined
+    await savePayment(client, change.payment)
+    if (change.refund) await updateRefund(client, change.refund, change.payment.hlc)
+    await writeEntries(client, change.entries, region)
+    await insertOutbox(client, change.events)
+    return change
+  })
+}
+
+/** Record which processor a payment is (about to be) sent to, before sending: save, then submit. */
+export async function pinProcessor(
+  pool: pg.Pool,
+  paymentId: string,
+  processor: string | null,
+  from: string | null,
+): Promise<boolean> {
+  const result = await pool.query(
+    `update payments set processor = $2, updated_at = now()
+     where id = $1 and status = 'pending' and processor is not distinct from $3`,
+    [paymentId, processor, from],
+  )
+  return result.rowCount === 1
+}

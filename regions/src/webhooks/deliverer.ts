@@ -1,0 +1,141 @@
+import { signWebhook, webhookSignatureHeader } from '@meridian/core'
+import type pg from 'pg'
+import type { Logger } from '../log.ts'
+import { limitConcurrency } from '../processing/semaphore.ts'
+import { nextDelayMs, type RetrySchedule } from './schedule.ts'
+
+export const deliveryTimeoutMs = 10_000
+export const deliveriesPerPassMax = 100
+/** While one process delivers a row, others leave it alone for this long. */
+const leaseMs = 60_000
+
+interface Due {
+  id: string
+  event_id: string
+  payload: string
+  attempts: number
+  first_attempt_at: Date | null
+  url: string
+  secret: string
+}
+
+/**
+ * Delivers queued webhooks at least once: signed, one POST per attempt, 2xx means delivered;
+ * anything else is retried on the schedule and, once the window is used up, dead-lettered.
+ */
+export class WebhookDeliverer {
+  private stopped = true
+  private loop: Promise<void> | undefined
+  private wake: (() => void) | undefined
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly schedule: RetrySchedule,
+    private readonly log: Logger,
+    private readonly idlePollMs = 200,
+  ) {}
+
+  kick(): void {
+    this.wake?.()
+  }
+
+  start(): void {
+    this.stopped = false
+    this.loop = (async () => {
+      while (!this.stopped) {
+        const n = await this.deliverDue().catch((error: unknown) => {
+          this.log.warn('webhook pass failed', { error })
+          return 0
+        })
+        if (n === 0)
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, this.idlePollMs)
+            this.wake = () => {
+              clearTimeout(t)
+              r()
+            }
+          })
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.kick()
+    await this.loop
+  }
+
+  /** One pass over due deliveries; returns how many were attempted. */
+  async deliverDue(): Promise<number> {
+    const { rows } = await this.pool.query<Due>(
+      `update webhook_deliveries d set next_attempt_at = now() + ($1 || ' milliseconds')::interval
+       from webhook_endpoints e
+       where d.endpoint_id = e.id and d.id in (
+         select id from webhook_deliveries where status = 'pending' and next_attempt_at <= now()
+         order by next_attempt_at limit $2 for update skip locked)
+       returning d.id, d.event_id, d.payload, d.attempts, d.first_attempt_at, e.url, e.secret`,
+      [String(leaseMs), deliveriesPerPassMax],
+    )
+    const limit = limitConcurrency(16)
+    await Promise.all(rows.map((row) => limit(() => this.attempt(row))))
+    return rows.length
+  }
+
+  private async attempt(row: Due): Promise<void> {
+    const started = row.first_attempt_at ?? new Date()
+    let error: string | undefined
+    try {
+      const response = await fetch(row.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [webhookSignatureHeader]: await signWebhook(row.secret, row.payload),
+          'Meridian-Event-Id': row.event_id,
+        },
+        body: row.payload,
+        signal: AbortSignal.timeout(deliveryTimeoutMs),
+      })
+      await response.body?.cancel()
+      if (response.status >= 200 && response.status < 300) {
+        await this.pool.query(
+          `update webhook_deliveries set status = 'delivered', attempts = attempts + 1, delivered_at = now(),
+             first_attempt_at = coalesce(first_attempt_at, $2), last_error = null where id = $1`,
+          [row.id, started],
+        )
+        return
+      }
+      error = `HTTP ${response.status}`
+    } catch (e) {
+      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    }
+    await this.failed(row, started, error)
+  }
+
+  private async failed(row: Due, started: Date, error: string): Promise<void> {
+    const attempts = row.attempts + 1
+    const delay = nextDelayMs(this.schedule, attempts, Date.now() - started.getTime())
+    if (delay === undefined) {
+      await this.pool.query(
+        `with dead as (update webhook_deliveries set status = 'dead', attempts = $2, last_error = $3,
+             first_attempt_at = coalesce(first_attempt_at, $4) where id = $1
+           returning id, endpoint_id, merchant_id, event_id, attempts, last_error)
+         insert into webhook_dead_letters (delivery_id, endpoint_id, merchant_id, event_id, attempts, last_error)
+         select * from dead on conflict (delivery_id) do update set attempts = excluded.attempts,
+           last_error = excluded.last_error, dead_at = now(), replayed_at = null`,
+        [row.id, attempts, error, started],
+      )
+      this.log.warn('webhook dead-lettered', {
+        deliveryId: row.id,
+        eventId: row.event_id,
+        attempts,
+        error,
+      })
+      return
+    }
+    await this.pool.query(
+      `update webhook_deliveries set attempts = $2, last_error = $3, first_attempt_at = coalesce(first_attempt_at, $4),
+         next_attempt_at = now() + ($5 || ' milliseconds')::interval where id = $1`,
+      [row.id, attempts, error, started, String(delay)],
+    )
+  }
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto'
+import {
+  createEndpointSchema,
+  errors,
+  MeridianError,
+  newId,
+  parseWith,
+  replaySchema,
+} from '@meridian/core'
+import type pg from 'pg'
+
+export const endpointsPerMerchantMax = 16
+
+interface EndpointRow {
+  id: string
+  url: string
+  enabled_events: string[]
+  status: string
+  created_at: Date
+}
+
+function present(row: EndpointRow, secret?: string) {
+  return {
+    id: row.id,
+    object: 'webhook_endpoint',
+    url: row.url,
+    enabled_events: row.enabled_events,
+    status: row.status,
+    created: Math.floor(row.created_at.getTime() / 1000),
+    // Shown once, when the endpoint is created; store it to verify Meridian-Signature.
+    ...(secret ? { secret } : {}),
+  }
+}
+
+export async function createEndpoint(
+  pool: pg.Pool | pg.PoolClient,
+  merchantId: string,
+  body: unknown,
+) {
+  const parsed = parseWith(createEndpointSchema, body)
+  if (!parsed.ok) throw parsed.error
+  const count = await pool.query<{ n: number }>(
+    'select count(*)::int as n from webhook_endpoints where merchant_id = $1',
+    [merchantId],
+  )
+  if ((count.rows[0]?.n ?? 0) >= endpointsPerMerchantMax) {
+    throw errors.invalidRequest(
+      'parameter_invalid',
+      `A merchant may have at most ${endpointsPerMerchantMax} webhook endpoints.`,
+    )
+  }
+  const secret = `whsec_${randomBytes(24).toString('hex')}`
+  const { rows } = await pool.query<EndpointRow>(
+    `insert into webhook_endpoints (id, merchant_id, url, secret, enabled_events) values ($1, $2, $3, $4, $5)
+     returning id, url, enabled_events, status, created_at`,
+    [
+      newId('webhookEndpoint'),
+      merchantId,
+      parsed.value.url,
+      secret,
+      parsed.value.enabled_events ?? ['*'],
+    ],
+  )
+  const row = rows[0]
+  if (!row) throw new Error('insert returned nothing')
+  return present(row, secret)
+}
+
+export async function listEndpoints(pool: pg.Pool, merchantId: string) {
+  const { rows } = await pool.query<EndpointRow>(
+    'select id, url, enabled_events, status, created_at from webhook_endpoints where merchant_id = $1 order by id',
+    [merchantId],
+  )
+  return {
+    object: 'list',
+    url: '/v1/webhook_endpoints',
+    has_more: false,
+    data: rows.map((r) => present(r)),
+  }
+}
+
+/** Put dead-lettered deliveries of an endpoint (or of one event) back in the queue. */
+export async function replayDeadLetters(
+  pool: pg.Pool | pg.PoolClient,
+  merchantId: string,
+  endpointId: string,
+  body: unknown,
+) {
+  const parsed = parseWith(replaySchema, body)
+  if (!parsed.ok) throw parsed.error
+  const owned = await pool.query(
+    'select 1 from webhook_endpoints where id = $1 and merchant_id = $2',
+    [endpointId, merchantId],
+  )
+  if (owned.rowCount === 0) throw errors.notFound('webhook endpoint', endpointId)
+  const { rows } = await pool.query<{ delivery_id: string }>(
+    `with requeued as (
+       update webhook_deliveries set status = 'pending', attempts = 0, first_attempt_at = null,
+         next_attempt_at = now(), last_error = null
+       where endpoint_id = $1 and status = 'dead' and ($2::text is null or event_id = $2)
+       returning id)
+     update webhook_dead_letters set replayed_at = now() where delivery_id in (select id from requeued)
+     returning delivery_id`,
+    [endpointId, parsed.value.event_id ?? null],
+  )
+  return { object: 'webhook_replay', endpoint: endpointId, requeued: rows.length }
+}
+
+export function assertHttpUrl(url: string): void {
+  if (!/^https?:\/\//.test(url)) {
+    throw new MeridianError({
+      kind: 'invalid_request',
+      code: 'parameter_invalid',
+      message: 'url must be http(s)',
+      param: 'url',
+    })
+  }
+}

@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { verifyWebhookSignature, type WebhookVerdict } from '@meridian/core'
+
+export interface Delivery {
+  readonly eventId: string
+  // biome-ignore lint/suspicious/noExplicitAny: webhook bodies are checked by the tests that read them.
+  readonly body: any
+  readonly verdict: WebhookVerdict
+}
+
+/**
+ * A merchant's webhook endpoint: verifies every delivery's signature with the endpoint secret and
+ * answers with `status()` (200 by default; tests make it fail to exercise retries).
+ */
+export class WebhookReceiver {
+  readonly deliveries: Delivery[] = []
+  secret = ''
+  status: () => number = () => 200
+  private server: Server | undefined
+  url = ''
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        const status = this.status()
+        void verifyWebhookSignature(
+          this.secret,
+          req.headers['meridian-signature'] as string | undefined,
+          text,
+        ).then((verdict) => {
+          if (status >= 200 && status < 300) {
+            this.deliveries.push({
+              eventId: String(req.headers['meridian-event-id']),
+              body: JSON.parse(text),
+              verdict,
+            })
+          }
+          res.writeHead(status).end()
+        })
+      })
+    })
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r))
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`
+    return this
+  }
+
+  of(type: string, objectId?: string): Delivery[] {
+    return this.deliveries.filter(
+      (d) => d.body.type === type && (objectId === undefined || d.body.data.object.id === objectId),
+    )
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => {
+      this.server?.closeAllConnections()
+      this.server?.close(() => r())
+    })
+  }
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import { startProcessingRegion } from '../harness/processing.ts'
+import { createPayment, expectBalancedLedger, statusIs, waitFor } from './helpers.ts'
+
+async function stillPending(client: Parameters<typeof waitFor>[0], ids: string[]): Promise<void> {
+  for (const id of ids) expect((await client.get(`/v1/payments/${id}`)).json.status).toBe('pending')
+}
+
+describe('the reconciler', () => {
+  it('asks the processor for the truth when every answer was lost, once the processor recovers', async () => {
+    const region = await startProcessingRegion('recon-lost', { faults: { lostResponseRate: 1 } })
+    try {
+      const client = region.client('mer_recon')
+      const ids = [
+        (await createPayment(client, { amount: 100 })).id,
+        (await createPayment(client, { amount: 200 })).id,
+      ]
+      // The charges happened at the processor; we never heard back, so they stay pending.
+      await new Promise((r) => setTimeout(r, 2500))
+      await stillPending(client, ids)
+      for (const id of ids) expect(region.authorizations(id)).toBe(1)
+      region.setFaults({ lostResponseRate: 0 })
+      for (const id of ids) await waitFor(client, id, statusIs('captured'), 30_000)
+      for (const id of ids) expect(region.authorizations(id)).toBe(1)
+      await expectBalancedLedger(region.db)
+    } finally {
+      await region.stop()
+    }
+  })
+
+  it('sends what no processor would take while all were down, after they come back', async () => {
+    const region = await startProcessingRegion('recon-down', { faults: { errorRate: 1 } })
+    try {
+      const client = region.client('mer_recon')
+      const id = (await createPayment(client, { amount: 300 })).id
+      await new Promise((r) => setTimeout(r, 2000))
+      await stillPending(client, [id])
+      expect(region.authorizations(id)).toBe(0)
+      region.setFaults({ errorRate: 0 })
+      await waitFor(client, id, statusIs('captured'), 30_000)
+      expect(region.authorizations(id)).toBe(1)
+    } finally {
+      await region.stop()
+    }
+  })
+
+  it('expires authorizations nobody captured in time and releases the hold', async () => {
+    const region = await startProcessingRegion('recon-expire', {
+      overrides: {
+        reconciler: {
+          stuckAfterMs: 1000,
+          intervalMs: 300,
+          authorizationTtlMs: 1500,
+          unsentFailAfterMs: 3_600_000,
+        },
+      },
+    })
+    try {
+      const client = region.client('mer_expire')
+      const id = (await createPayment(client, { amount: 900, capture_method: 'manual' })).id
+      await waitFor(client, id, statusIs('authorized'))
+      await waitFor(client, id, statusIs('expired'), 20_000)
+      const balance = (await client.get('/v1/balance')).json
+      expect(balance.pending).toEqual([{ amount: 0, currency: 'usd' }])
+      await expectBalancedLedger(region.db)
+    } finally {
+      await region.stop()
+    }
+  })
+})
