@@ -70,10 +70,12 @@ export class MeridianError extends Error {
   constructor(init: MeridianErrorInit) {
     // These are expected outcomes (bad input, conflicts), raised on hot paths: skip the stack
     // trace, which costs more than the rest of a rejected request. Causes keep their own.
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
+    // stackTraceLimit is V8's (Node and workerd both run V8); the standard typings lack it.
+    const v8 = Error as { stackTraceLimit?: number | undefined }
+    const limit = v8.stackTraceLimit
+    v8.stackTraceLimit = 0
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
-    Error.stackTraceLimit = limit
+    v8.stackTraceLimit = limit
     this.kind = init.kind
     this.code = init.code
     this.param = init.param

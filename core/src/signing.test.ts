@@ -14,6 +14,7 @@ const request = {
   path: '/v1/payments',
   merchantId: 'mer_acme',
   epoch: 3,
+  region: 'us-east',
   body: '{"amount":100}',
 }
 const now = 1_800_000_000
@@ -25,6 +26,7 @@ describe('edge request signatures', () => {
       ok: true,
       merchantId: 'mer_acme',
       epoch: 3,
+      region: 'us-east',
     })
   })
 
@@ -47,6 +49,8 @@ describe('edge request signatures', () => {
     expect((await verifyEdgeSignature(secret, otherMerchant, request, now)).ok).toBe(false)
     const otherEpoch = header.replace('e=3', 'e=4')
     expect((await verifyEdgeSignature(secret, otherEpoch, request, now)).ok).toBe(false)
+    const otherRegion = header.replace('r=us-east', 'r=eu-west')
+    expect((await verifyEdgeSignature(secret, otherRegion, request, now)).ok).toBe(false)
     expect((await verifyEdgeSignature('other-secret', header, request, now)).ok).toBe(false)
   })
 
@@ -74,7 +78,7 @@ describe('edge request signatures', () => {
     })
     for (const bad of [
       'garbage',
-      't=1,m=mer_acme,e=1',
+      't=1,m=mer_acme,e=1,r=us-east',
       't=x,m=mer_acme,e=1,v1=00',
       't=1,m=mer_acme,e=1,v1=zz',
     ]) {

@@ -4,8 +4,11 @@
  * balancer) still cannot be called without the edge's secret. WebCrypto only: the same code runs
  * in workerd (edge) and Node (regions, tests).
  *
- * Header: `Meridian-Edge-Signature: t=<unix seconds>,m=<merchant>,e=<epoch>,v1=<hex HMAC-SHA256>`
- * over `v1\n<t>\n<METHOD>\n<path?query>\n<merchant>\n<epoch>\n<hex SHA-256 of the body>`.
+ * Header: `Meridian-Edge-Signature: t=<unix seconds>,m=<merchant>,e=<epoch>,r=<region>,v1=<hex>`
+ * with v1 the HMAC-SHA256 of
+ * `v1\n<t>\n<METHOD>\n<path?query>\n<merchant>\n<epoch>\n<region>\n<hex SHA-256 of the body>`.
+ * `r` names the region the edge chose and `e` the registry epoch it chose by: a region refuses
+ * a request meant for another region or routed by a stale registry (fencing).
  */
 export const edgeSignatureHeader = 'Meridian-Edge-Signature'
 /** A signature older or newer than this is refused: it bounds how long a captured request replays. */
@@ -91,11 +94,13 @@ export interface SignedRequest {
   readonly path: string
   readonly merchantId: string
   readonly epoch: number
+  /** The region the edge routed this request to. */
+  readonly region: string
   readonly body: string | Uint8Array
 }
 
 function canonical(r: SignedRequest, t: number, bodyHex: string): string {
-  return `v1\n${t}\n${r.method.toUpperCase()}\n${r.path}\n${r.merchantId}\n${r.epoch}\n${bodyHex}`
+  return `v1\n${t}\n${r.method.toUpperCase()}\n${r.path}\n${r.merchantId}\n${r.epoch}\n${r.region}\n${bodyHex}`
 }
 
 export async function signEdgeRequest(
@@ -104,13 +109,14 @@ export async function signEdgeRequest(
   nowSec: number = Math.floor(Date.now() / 1000),
 ): Promise<string> {
   const mac = await hmacSha256Hex(secret, canonical(request, nowSec, await sha256Hex(request.body)))
-  return `t=${nowSec},m=${request.merchantId},e=${request.epoch},v1=${mac}`
+  return `t=${nowSec},m=${request.merchantId},e=${request.epoch},r=${request.region},v1=${mac}`
 }
 
 export interface ParsedSignature {
   readonly t: number
   readonly merchantId: string
   readonly epoch: number
+  readonly region: string
   readonly mac: string
 }
 
@@ -125,21 +131,27 @@ export function parseEdgeSignature(header: string): ParsedSignature | undefined 
   const epoch = Number(fields.get('e'))
   const merchantId = fields.get('m')
   const mac = fields.get('v1')
-  if (!Number.isSafeInteger(t) || !Number.isSafeInteger(epoch) || !merchantId || !mac)
+  const region = fields.get('r')
+  if (!Number.isSafeInteger(t) || !Number.isSafeInteger(epoch) || !merchantId || !mac || !region)
     return undefined
   if (!/^[0-9a-f]{64}$/.test(mac)) return undefined
-  return { t, merchantId, epoch, mac }
+  return { t, merchantId, epoch, region, mac }
 }
 
 export type VerifyOutcome =
-  | { readonly ok: true; readonly merchantId: string; readonly epoch: number }
+  | {
+      readonly ok: true
+      readonly merchantId: string
+      readonly epoch: number
+      readonly region: string
+    }
   | { readonly ok: false; readonly reason: 'missing' | 'malformed' | 'expired' | 'mismatch' }
 
 /** Check a request against its signature header; outcomes are data, the caller maps them to 401s. */
 export async function verifyEdgeSignature(
   secret: string,
   header: string | undefined | null,
-  request: Omit<SignedRequest, 'merchantId' | 'epoch'>,
+  request: Omit<SignedRequest, 'merchantId' | 'epoch' | 'region'>,
   nowSec: number = Math.floor(Date.now() / 1000),
 ): Promise<VerifyOutcome> {
   if (!header) return { ok: false, reason: 'missing' }
@@ -147,11 +159,16 @@ export async function verifyEdgeSignature(
   if (!parsed) return { ok: false, reason: 'malformed' }
   if (Math.abs(nowSec - parsed.t) > edgeSignatureToleranceSec)
     return { ok: false, reason: 'expired' }
-  const full = { ...request, merchantId: parsed.merchantId, epoch: parsed.epoch }
+  const full = {
+    ...request,
+    merchantId: parsed.merchantId,
+    epoch: parsed.epoch,
+    region: parsed.region,
+  }
   const expected = await hmacSha256Hex(
     secret,
     canonical(full, parsed.t, await sha256Hex(request.body)),
   )
   if (!constantTimeEqual(expected, parsed.mac)) return { ok: false, reason: 'mismatch' }
-  return { ok: true, merchantId: parsed.merchantId, epoch: parsed.epoch }
+  return { ok: true, merchantId: parsed.merchantId, epoch: parsed.epoch, region: parsed.region }
 }

@@ -50,6 +50,7 @@ async function prepare(label: string, count: number): Promise<PreparedRequest[]>
           path: '/v1/payments',
           merchantId,
           epoch: 1,
+          region: 'us-east',
           body,
         }),
       },

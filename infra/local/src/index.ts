@@ -1,3 +1,5 @@
+export { type LocalEdge, offlineEnv, startEdge } from './edge.ts'
+export { type Gateway, type GatewayOptions, startGateway } from './gateway.ts'
 export { type BrokerOptions, KafkaBroker } from './kafka/broker.ts'
 export { KafkaSetupError, kafkaClasspath } from './kafka/classpath.ts'
 export { canConnect, freePort } from './ports.ts'
@@ -10,3 +12,4 @@ export {
   startRegionServices,
 } from './services.ts'
 export { type LocalRegion, regionDatabaseName, startTopology, type Topology } from './topology.ts'
+export { startUpstashStandIn, type UpstashStandIn } from './upstash.ts'

@@ -9,6 +9,8 @@ export const localPorts = {
   regionApiBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100),
   /** Processor simulators: base + 1, 2, 3 (acquirer-rest, network-a, network-b). */
   simulatorBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100) + 100,
+  /** The edge (wrangler dev). */
+  edge: Number(process.env.MERIDIAN_EDGE_PORT ?? 8787),
 }
 
 export function regionApiPort(regionId: string): number {
@@ -35,6 +37,7 @@ export interface ServiceOptions {
   readonly log: (line: string) => void
   /** Print the services' own log lines (JSON) as they come. */
   readonly verbose?: boolean
+  readonly extraEnv?: Readonly<Record<string, string>>
 }
 
 function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string, string> {
@@ -48,6 +51,7 @@ function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string,
       .map(([name, url]) => `${name}=${url}`)
       .join(','),
     LOG_LEVEL: options.verbose ? 'info' : 'warn',
+    ...options.extraEnv,
   }
 }
 

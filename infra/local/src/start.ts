@@ -1,16 +1,12 @@
 /**
  * `pnpm start`: the local three-region gateway. Checks prerequisites, starts every component,
- * prints the endpoints, and on Ctrl-C (or SIGTERM) stops every child process before exiting.
+ * prints the endpoints and a curl line, and on Ctrl-C (or SIGTERM) stops every child process.
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Gateway, startGateway } from './gateway.ts'
 import { describeProblems, findProblems } from './prerequisites.ts'
-import type { ServiceProcess } from './processes.ts'
-import {
-  newEdgeSecret,
-  type RegionServices,
-  startRegionServices,
-  startSimulators,
-} from './services.ts'
-import { startTopology, type Topology } from './topology.ts'
+import { repoRoot } from './processes.ts'
 
 const log = (line: string) => process.stdout.write(`${line}\n`)
 const verbose = process.argv.includes('--verbose')
@@ -21,30 +17,57 @@ function redactUrl(url: string): string {
   return u.toString()
 }
 
-function printEndpoints(
-  topology: Topology,
-  services: readonly RegionServices[],
-  sims: Record<string, string>,
-): void {
+function printEndpoints(g: Gateway): void {
   log('')
   log('Meridian local topology is up:')
-  for (const region of topology.regions) {
-    const api = services.find((s) => s.region.id === region.id)?.apiUrl ?? '-'
+  log(
+    `  edge      ${g.edge.url}   (wrangler dev / workerd; Upstash REST stand-in ${g.upstash.url})`,
+  )
+  for (const region of g.topology.regions) {
+    const api = g.services.find((s) => s.region.id === region.id)?.apiUrl ?? '-'
     log(`  ${region.id.padEnd(9)} api ${api}  kafka ${region.kafka.bootstrap}`)
     log(
-      `  ${''.padEnd(9)} postgres ${redactUrl(region.databaseUrl)}  redis ${region.redisUrl} (prefix ${region.redisPrefix})`,
+      `  ${''.padEnd(9)} postgres ${redactUrl(region.databaseUrl)}  redis prefix ${region.redisPrefix}`,
     )
   }
   log(
-    `  processor simulators: ${Object.entries(sims)
+    `  processors ${Object.entries(g.simulators.urls)
       .map(([n, u]) => `${n} ${u}`)
       .join('  ')}`,
   )
   log('    (faults: POST <url>/_sim/faults, what they did: GET <url>/_sim/stats)')
   log('')
-  log('Region APIs accept only requests signed by the edge; health, readiness, metrics and')
-  log('the OpenAPI document are open: curl http://127.0.0.1:4101/readyz')
+  log('Test API keys for this run (stored hashed at the edge; also in .meridian/local.json):')
+  for (const [merchant, key] of Object.entries(g.edge.keys)) log(`  ${merchant.padEnd(12)} ${key}`)
+  const [merchant, key] = Object.entries(g.edge.keys)[0] ?? ['', '']
+  log('')
+  log(`Create a payment for ${merchant} through the edge:`)
+  log(
+    `  curl -s ${g.edge.url}/v1/payments -H "Authorization: Bearer ${key}" -H "Idempotency-Key: demo-$(date +%s%N)" -H "Content-Type: application/json" -d '{"amount":1999,"currency":"usd","payment_method":"pm_card_visa"}'`,
+  )
+  log('')
+  log(
+    'Region APIs answer only edge-signed requests; /healthz, /readyz, /metrics and /openapi.json are open.',
+  )
   log('Press Ctrl-C to stop everything.')
+}
+
+function remember(g: Gateway): void {
+  const dir = join(repoRoot, '.meridian')
+  mkdirSync(dir, { recursive: true })
+  const local = {
+    edge: g.edge.url,
+    keys: g.edge.keys,
+    regions: Object.fromEntries(
+      g.services.map((s) => [
+        s.region.id,
+        { api: s.apiUrl, kafka: s.region.kafka.bootstrap, database: s.region.databaseUrl },
+      ]),
+    ),
+    simulators: g.simulators.urls,
+    pid: process.pid,
+  }
+  writeFileSync(join(dir, 'local.json'), `${JSON.stringify(local, null, 2)}\n`, { mode: 0o600 })
 }
 
 async function main(): Promise<void> {
@@ -54,40 +77,22 @@ async function main(): Promise<void> {
     process.stderr.write(`${describeProblems(problems)}\n`)
     process.exit(1)
   }
-  const topology = await startTopology({ log })
-  const edgeSecret = newEdgeSecret()
-  let simulatorUrls: Record<string, string> = {}
-  const services: RegionServices[] = []
-  const others: ServiceProcess[] = []
+  let gateway: Gateway | undefined
   let stopping = false
-  const shutdown = async (signal: string, exitCode = 0) => {
+  const shutdown = async (signal: string, code = 0) => {
     if (stopping) return
     stopping = true
     log(`\n${signal}: stopping every component…`)
-    await Promise.allSettled(services.flatMap((s) => s.processes.map((p) => p.stop())))
-    await Promise.allSettled(others.map((p) => p.stop()))
-    await topology.stop()
+    await gateway?.stop()
     log('stopped.')
-    process.exit(exitCode)
+    process.exit(code)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  try {
-    const sims = await startSimulators({ log, verbose })
-    others.push(sims.process)
-    simulatorUrls = sims.urls
-    for (const region of topology.regions) {
-      services.push(
-        await startRegionServices(region, { edgeSecret, processorUrls: sims.urls, log, verbose }),
-      )
-    }
-  } catch (error) {
-    process.stderr.write(
-      `meridian: start-up failed: ${error instanceof Error ? error.message : String(error)}\n`,
-    )
-    await shutdown('start-up failed', 1)
-  }
-  printEndpoints(topology, services, simulatorUrls)
+  gateway = await startGateway({ log, verbose })
+  if (stopping) return
+  remember(gateway)
+  printEndpoints(gateway)
   log(`(started in ${((Date.now() - started) / 1000).toFixed(1)} s)`)
 }
 

@@ -70,7 +70,7 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
   app.get('/openapi.json', (c) => c.body(openapi, 200, { 'Content-Type': 'application/json' }))
 
   const v1 = new Hono<ApiEnv>()
-  v1.use('*', edgeSignature(deps.edgeSecret))
+  v1.use('*', edgeSignature(deps.edgeSecret, deps.region))
   const caller = (c: Parameters<typeof idempotencyKeyOf>[0]) => ({
     merchantId: c.get('merchantId'),
     idempotencyKey: idempotencyKeyOf(c),

@@ -1,6 +1,7 @@
 import {
   edgeSignatureHeader,
   errors,
+  fleet,
   idempotencyKeyHeader,
   idempotencyKeyPattern,
   MeridianError,
@@ -38,7 +39,7 @@ function unauthenticated(
  * Only the edge may call a region: read the body (bounded), check the edge's HMAC over method,
  * path, body digest, merchant and epoch, and only then trust the merchant id it names.
  */
-export function edgeSignature(secret: () => string): MiddlewareHandler<ApiEnv> {
+export function edgeSignature(secret: () => string, region: string): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const declared = Number(c.req.header('Content-Length') ?? '0')
     if (declared > bodyBytesMax) throw tooLarge()
@@ -65,10 +66,33 @@ export function edgeSignature(secret: () => string): MiddlewareHandler<ApiEnv> {
       }
       throw unauthenticated('signature_invalid', 'The edge signature does not match this request.')
     }
+    fence(region, outcome.region, outcome.epoch)
     c.set('merchantId', outcome.merchantId)
     c.set('epoch', outcome.epoch)
     c.set('rawBody', new TextDecoder().decode(bytes))
     await next()
+  }
+}
+
+/**
+ * Fencing: the signature names the region the edge chose and the registry epoch it chose by. A
+ * request meant for another region, or routed by an older registry (a stale edge that still
+ * thinks a merchant lives here), must not write here.
+ */
+function fence(self: string, target: string, epoch: number): void {
+  if (target !== self) {
+    throw new MeridianError({
+      kind: 'conflict',
+      code: 'region_not_owner',
+      message: `This request was routed to ${target}; this region is ${self}.`,
+    })
+  }
+  if (epoch < fleet.epoch) {
+    throw new MeridianError({
+      kind: 'conflict',
+      code: 'region_not_owner',
+      message: `This request was routed by registry epoch ${epoch}; the current epoch is ${fleet.epoch}.`,
+    })
   }
 }
 

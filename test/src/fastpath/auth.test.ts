@@ -1,4 +1,4 @@
-import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestRegion, type TestRegion, tableCounts } from '../harness/region.ts'
 
@@ -37,7 +37,8 @@ describe('regions accept only edge-signed requests', () => {
       method: 'POST',
       path: '/v1/payments',
       merchantId: 'mer_acme',
-      epoch: 1,
+      epoch: fleet.epoch,
+      region: 'us-east',
       body: JSON.stringify(body),
     })
     const res = await fetch(`${region.client().baseUrl}/v1/payments`, {
@@ -60,6 +61,23 @@ describe('regions accept only edge-signed requests', () => {
     expect(other.json.error.code).toBe('resource_missing')
     const list = await region.client('mer_globex').get('/v1/payments')
     expect(list.json.data.map((p: { id: string }) => p.id)).not.toContain(created.json.id)
+  })
+
+  it('fences: refuses a request the edge routed to another region, or by a stale registry', async () => {
+    const counts = await tableCounts(region.db)
+    const misrouted = await region
+      .client()
+      .routedAs('eu-west')
+      .post('/v1/payments', body, 'k-misrouted')
+    expect(misrouted.status).toBe(409)
+    expect(misrouted.json.error).toMatchObject({ type: 'conflict_error', code: 'region_not_owner' })
+    const stale = await region
+      .client()
+      .routedAs('us-east', fleet.epoch - 1)
+      .post('/v1/payments', body, 'k-stale')
+    expect(stale.status).toBe(409)
+    expect(stale.json.error.code).toBe('region_not_owner')
+    expect(await tableCounts(region.db)).toEqual(counts)
   })
 
   it('leaves health, readiness, metrics and the OpenAPI document open for operators', async () => {

@@ -1,4 +1,4 @@
-import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
 
 export interface ApiResponse {
   readonly status: number
@@ -27,11 +27,18 @@ export class RegionClient {
     readonly baseUrl: string,
     private readonly secret: string,
     readonly merchantId: string,
-    private readonly epoch = 1,
+    /** The region the signature says the request is for (the edge's routing decision). */
+    readonly region = 'us-east',
+    private readonly epoch = fleet.epoch,
   ) {}
 
   forMerchant(merchantId: string): RegionClient {
-    return new RegionClient(this.baseUrl, this.secret, merchantId, this.epoch)
+    return new RegionClient(this.baseUrl, this.secret, merchantId, this.region, this.epoch)
+  }
+
+  /** The same caller, signing as if routed to another region or by another registry epoch. */
+  routedAs(region: string, epoch = this.epoch): RegionClient {
+    return new RegionClient(this.baseUrl, this.secret, this.merchantId, region, epoch)
   }
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
@@ -42,7 +49,7 @@ export class RegionClient {
     if (!options.unsigned) {
       headers[edgeSignatureHeader] = await signEdgeRequest(
         options.secret ?? this.secret,
-        { method, path, merchantId: this.merchantId, epoch: this.epoch, body },
+        { method, path, merchantId: this.merchantId, epoch: this.epoch, region: this.region, body },
         options.signedAtSec,
       )
     }

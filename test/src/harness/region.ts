@@ -83,7 +83,7 @@ export async function startTestRegion(
     redis,
     admin,
     secret,
-    client: (merchantId = 'mer_acme') => new RegionClient(url, secret, merchantId),
+    client: (merchantId = 'mer_acme') => new RegionClient(url, secret, merchantId, region),
     async topicSize() {
       const ends = await admin.endOffsets(config.eventsTopic)
       return [...ends.values()].reduce((s, v) => s + Number(v), 0)

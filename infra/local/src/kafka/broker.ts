@@ -189,8 +189,8 @@ export class KafkaBroker {
     const started = Date.now()
     const out = openSync(this.logFile, 'a')
     const child = spawn(
-      join(kafkaDir, 'run-broker.sh'),
-      [...this.javaArgs(), 'kafka.Kafka', join(this.dir, 'server.properties')],
+      join(kafkaDir, '..', 'bin', 'run-tied.sh'),
+      ['java', ...this.javaArgs(), 'kafka.Kafka', join(this.dir, 'server.properties')],
       {
         env: { ...process.env, CLASSPATH: this.classpath },
         stdio: ['ignore', out, out],

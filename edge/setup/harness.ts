@@ -1,0 +1,128 @@
+/**
+ * The world the workerd tests run against, as one Node process (global-setup.ts starts it, so
+ * none of this goes through the Workers module resolution): real region APIs (three processes,
+ * real Postgres and Redis), the Upstash REST stand-in, and a small control server through which
+ * tests inside workerd stop and start a region process and count what each region stored.
+ * Prints one ready line with every address; SIGTERM stops everything.
+ */
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fleet } from '@meridian/core'
+import {
+  describeProblems,
+  findProblems,
+  freePort,
+  type ServiceProcess,
+  spawnService,
+  startUpstashStandIn,
+} from '@meridian/local'
+import { exitWithParent } from '@meridian/regions'
+import { createTestDb, prepareTestDatabase, type TestDb } from '@meridian/test/harness'
+
+interface RegionProc {
+  db: TestDb
+  port: number
+  process: ServiceProcess | undefined
+}
+
+async function main(): Promise<void> {
+  const problems = await findProblems()
+  if (problems.length > 0) throw new Error(describeProblems(problems))
+  await prepareTestDatabase()
+  const edgeSecret = randomBytes(24).toString('hex')
+  const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
+  const regions = new Map<string, RegionProc>()
+  const launch = async (id: string, r: RegionProc) => {
+    r.process = await spawnService({
+      name: `edge-test ${id}`,
+      entry: 'regions/src/main.ts',
+      readyEvent: 'region.ready',
+      env: {
+        REGION: id,
+        PORT: String(r.port),
+        REGION_DATABASE_URL: r.db.url,
+        REGION_DATABASE_SCHEMA: r.db.schema,
+        PG_POOL_SIZE_MAX: '3',
+        REDIS_PREFIX: `${r.db.schema}:`,
+        // The API alone needs no broker: accepted payments wait in the outbox.
+        KAFKA_BROKERS: '127.0.0.1:9',
+        ROLES: 'api',
+        EDGE_SECRET: edgeSecret,
+        LOG_LEVEL: 'error',
+      },
+    })
+  }
+  for (const { id } of fleet.regions) {
+    const r: RegionProc = {
+      db: await createTestDb(`edge_${id}`, 2),
+      port: await freePort(),
+      process: undefined,
+    }
+    regions.set(id, r)
+    await launch(id, r)
+  }
+  const control = createServer((req, res): void => {
+    const url = new URL(req.url ?? '/', 'http://control')
+    const [, , id, action] = url.pathname.split('/')
+    const r = id ? regions.get(id) : undefined
+    const answer = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    if (!r) {
+      answer(404, { error: `no region ${id}` })
+      return
+    }
+    const work = async () => {
+      if (action === 'stop') {
+        await r.process?.stop(url.searchParams.get('signal') === 'KILL' ? 'SIGKILL' : 'SIGTERM')
+        return { stopped: id }
+      }
+      if (action === 'start') {
+        await launch(String(id), r)
+        return { started: id }
+      }
+      if (action === 'payments') {
+        const { rows } = await r.db.pool.query<{ n: number }>(
+          'select count(*)::int as n from idempotency_keys where merchant_id = $1 and key = $2',
+          [url.searchParams.get('merchant'), url.searchParams.get('key')],
+        )
+        return { count: rows[0]?.n ?? 0 }
+      }
+      throw new Error(`unknown action ${action}`)
+    }
+    work().then(
+      (body) => answer(200, body),
+      (error: unknown) => answer(500, { error: String(error) }),
+    )
+  })
+  await new Promise<void>((r) => control.listen(0, '127.0.0.1', r))
+  const ready = {
+    event: 'edge-harness.ready',
+    regionOrigins: Object.fromEntries(
+      [...regions].map(([id, r]) => [id, `http://127.0.0.1:${r.port}`]),
+    ),
+    edgeSecret,
+    upstashUrl: upstash.url,
+    upstashToken: upstash.token,
+    controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+  }
+  process.stdout.write(`${JSON.stringify(ready)}\n`)
+  const stop = async () => {
+    control.close()
+    for (const r of regions.values()) {
+      await r.process?.stop()
+      await r.db.close()
+    }
+    await upstash.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop())
+}
+
+exitWithParent()
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `edge test harness: ${error instanceof Error ? error.message : String(error)}\n`,
+  )
+  process.exit(1)
+})

@@ -1,0 +1,170 @@
+import {
+  fleet,
+  MeridianError,
+  newId,
+  type RegionRegistry,
+  routeOrder,
+  toHttpError,
+} from '@meridian/core'
+import { Hono } from 'hono'
+import { type Env, settingsOf } from './env.ts'
+import { forward } from './forward.ts'
+import { HealthBoard } from './health.ts'
+import { authenticate } from './keys.ts'
+import { limiterFor } from './ratelimit.ts'
+
+interface Vars {
+  requestId: string
+}
+
+/** `Server-Timing` for each step the edge took, so a slow hop shows where it spent its time. */
+class ServerTiming {
+  private readonly entries: string[] = []
+
+  async measure<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now()
+    try {
+      return await work()
+    } finally {
+      this.entries.push(`${name};dur=${(performance.now() - started).toFixed(1)}`)
+    }
+  }
+
+  header(): string {
+    return this.entries.join(', ')
+  }
+}
+
+/** One board per isolate: what this edge location has learned about region health. */
+export const health = new HealthBoard()
+
+function origins(env: Env, registry: RegionRegistry): Record<string, string> {
+  const fromRegistry = Object.fromEntries(registry.regions.map((r) => [r.id, r.origin]))
+  return env.REGION_ORIGINS
+    ? { ...fromRegistry, ...(JSON.parse(env.REGION_ORIGINS) as Record<string, string>) }
+    : fromRegistry
+}
+
+/** Safe to send twice: reads, and writes the region deduplicates by Idempotency-Key. */
+function retriable(method: string, headers: Headers): boolean {
+  return method === 'GET' || method === 'HEAD' || headers.has('idempotency-key')
+}
+
+export async function probe(env: Env, region: string, timeoutMs: number): Promise<boolean> {
+  const origin = origins(env, fleet)[region]
+  if (!origin) return false
+  try {
+    const res = await fetch(`${origin}/readyz`, { signal: AbortSignal.timeout(timeoutMs) })
+    await res.body?.cancel()
+    if (res.ok) health.success(region)
+    else health.failure(region, 'server_error')
+    return res.ok
+  } catch {
+    health.failure(region, 'refused')
+    return false
+  }
+}
+
+export function createEdgeApp(registry: RegionRegistry = fleet) {
+  const app = new Hono<{ Bindings: Env; Variables: Vars }>()
+
+  app.use('*', async (c, next) => {
+    c.set('requestId', newId('request'))
+    await next()
+    c.res.headers.set('Request-Id', c.res.headers.get('Request-Id') ?? c.get('requestId'))
+    if (!c.res.headers.has('Meridian-Region'))
+      c.res.headers.set('Meridian-Region', settingsOf(c.env).edgeName)
+  })
+  app.onError((error, c) => {
+    const http = toHttpError(error, c.get('requestId'))
+    if (!(error instanceof MeridianError)) console.error('edge: unhandled error', error)
+    return c.json(http.body, http.status as 500, http.headers)
+  })
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', regions: health.snapshot() }))
+
+  app.all('/v1/*', async (c) => {
+    const settings = settingsOf(c.env)
+    const timing = new ServerTiming()
+    const key = await timing.measure('auth', () =>
+      authenticate(c.env.API_KEYS, c.req.header('Authorization')),
+    )
+    const limit = await timing.measure('ratelimit', () =>
+      limiterFor(c.env, settings.rateLimitPerSec).limit(key.merchantId),
+    )
+    c.executionCtx.waitUntil(limit.pending)
+    if (!limit.success) {
+      throw new MeridianError({
+        kind: 'rate_limited',
+        code: 'rate_limited',
+        message: 'Too many requests. Retry after the time in Retry-After.',
+        retryAfterSec: Math.max(1, Math.ceil((limit.reset - Date.now()) / 1000)),
+      })
+    }
+    const url = new URL(c.req.url)
+    const body = new Uint8Array(await c.req.arrayBuffer())
+    const route = routeOrder(registry, key.merchantId)
+    const order = health.order(
+      route,
+      c.get('requestId'),
+      settings.failbackHealthyMs,
+      settings.failbackRampMs,
+    )
+    // Lazily re-probe down regions so recovery is noticed between scheduled probes.
+    const due = health.dueProbes(route)
+    if (due.length > 0)
+      c.executionCtx.waitUntil(
+        Promise.all(due.map((r) => probe(c.env, r, settings.regionTimeoutMs))),
+      )
+    const canRetry = retriable(c.req.method, c.req.raw.headers)
+    const targets = origins(c.env, registry)
+    let lastFailure: Response | undefined
+    for (const region of canRetry ? order : order.slice(0, 1)) {
+      const origin = targets[region]
+      if (!origin) continue
+      const outcome = await timing.measure(`region-${region}`, () =>
+        forward({
+          origin,
+          region,
+          method: c.req.method,
+          path: `${url.pathname}${url.search}`,
+          headers: c.req.raw.headers,
+          body,
+          merchantId: key.merchantId,
+          epoch: registry.epoch,
+          requestId: c.get('requestId'),
+          secret: c.env.EDGE_SECRET,
+          timeoutMs: settings.regionTimeoutMs,
+        }),
+      )
+      if (outcome.ok) {
+        health.success(region)
+        outcome.response.headers.set('Server-Timing', timing.header())
+        return outcome.response
+      }
+      health.failure(region, outcome.kind)
+      lastFailure = outcome.response
+      console.warn(
+        `edge: ${region} failed (${outcome.kind}: ${outcome.detail}); ${canRetry ? 'trying the next region' : 'not retrying a request without Idempotency-Key'}`,
+      )
+    }
+    if (lastFailure) return lastFailure
+    throw new MeridianError({
+      kind: 'unavailable',
+      code: 'region_unavailable',
+      message: canRetry
+        ? 'No region could take this request. Retry with the same Idempotency-Key.'
+        : 'The region did not answer. Retry with an Idempotency-Key so a retry is safe.',
+      retryAfterSec: 1,
+    })
+  })
+
+  app.notFound((c) => {
+    throw new MeridianError({
+      kind: 'not_found',
+      code: 'route_missing',
+      message: `No route ${c.req.method} ${c.req.path}.`,
+    })
+  })
+  return app
+}

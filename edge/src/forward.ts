@@ -1,0 +1,85 @@
+import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
+import type { FailureKind } from './health.ts'
+
+/** Request headers a region may see; everything else the merchant sent stays at the edge. */
+const forwardedRequestHeaders = ['content-type', 'idempotency-key', 'traceparent', 'tracestate']
+/** Response headers the merchant may see from a region. */
+const returnedResponseHeaders = [
+  'content-type',
+  'idempotent-replayed',
+  'retry-after',
+  'request-id',
+  'meridian-region',
+]
+
+export interface ForwardRequest {
+  readonly origin: string
+  readonly region: string
+  readonly method: string
+  /** Path and query, exactly as signed. */
+  readonly path: string
+  readonly headers: Headers
+  readonly body: Uint8Array
+  readonly merchantId: string
+  readonly epoch: number
+  readonly requestId: string
+  readonly secret: string
+  readonly timeoutMs: number
+}
+
+export type ForwardOutcome =
+  | { readonly ok: true; readonly response: Response }
+  | {
+      readonly ok: false
+      readonly kind: FailureKind
+      readonly detail: string
+      readonly response?: Response
+    }
+
+function classify(error: unknown): { kind: FailureKind; detail: string } {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  const timedOut =
+    error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+  return { kind: timedOut ? 'timeout' : 'refused', detail: text }
+}
+
+/** One attempt at one region, signed as the region expects. A 5xx counts as a region failure. */
+export async function forward(r: ForwardRequest): Promise<ForwardOutcome> {
+  const headers = new Headers()
+  for (const name of forwardedRequestHeaders) {
+    const value = r.headers.get(name)
+    if (value !== null) headers.set(name, value)
+  }
+  headers.set('request-id', r.requestId)
+  headers.set(
+    edgeSignatureHeader,
+    await signEdgeRequest(r.secret, {
+      method: r.method,
+      path: r.path,
+      merchantId: r.merchantId,
+      epoch: r.epoch,
+      region: r.region,
+      body: r.body,
+    }),
+  )
+  let response: Response
+  try {
+    response = await fetch(`${r.origin}${r.path}`, {
+      method: r.method,
+      headers,
+      ...(r.body.byteLength > 0 ? { body: r.body } : {}),
+      signal: AbortSignal.timeout(r.timeoutMs),
+    })
+  } catch (error) {
+    return { ok: false, ...classify(error) }
+  }
+  const out = new Headers()
+  for (const name of returnedResponseHeaders) {
+    const value = response.headers.get(name)
+    if (value !== null) out.set(name, value)
+  }
+  const proxied = new Response(response.body, { status: response.status, headers: out })
+  if (response.status >= 500)
+    return { ok: false, kind: 'server_error', detail: `HTTP ${response.status}`, response: proxied }
+  return { ok: true, response: proxied }
+}

@@ -1,0 +1,52 @@
+import { MeridianError, merchantIdSchema, sha256Hex } from '@meridian/core'
+import { z } from 'zod'
+
+/** What an API key stands for. Stored under sha256(key); the key itself is never stored. */
+export const apiKeyRecordSchema = z.object({
+  merchantId: merchantIdSchema,
+  mode: z.enum(['test', 'live']),
+  status: z.enum(['active', 'revoked']),
+})
+export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>
+
+export const apiKeyPattern = /^sk_(test|live)_[A-Za-z0-9]{16,128}$/
+
+function unauthenticated(
+  code: 'api_key_missing' | 'api_key_invalid',
+  message: string,
+): MeridianError {
+  return new MeridianError({ kind: 'authentication', code, message })
+}
+
+/**
+ * `Authorization: Bearer <key>` → the merchant. Unknown, malformed and revoked keys all answer the
+ * same 401, so a caller learns nothing about which keys exist.
+ */
+/** Key records are cached in the isolate this long: a revocation takes effect within it. */
+export const keyCacheTtlMs = 10_000
+const keyCacheSizeMax = 10_000
+const keyCache = new Map<string, { stored: unknown; expiresAtMs: number }>()
+
+async function lookup(kv: KVNamespace, hash: string): Promise<unknown> {
+  const cached = keyCache.get(hash)
+  if (cached && cached.expiresAtMs > Date.now()) return cached.stored
+  const stored = await kv.get(hash, { type: 'json', cacheTtl: 60 })
+  if (keyCache.size >= keyCacheSizeMax) keyCache.clear()
+  keyCache.set(hash, { stored, expiresAtMs: Date.now() + keyCacheTtlMs })
+  return stored
+}
+
+export async function authenticate(
+  kv: KVNamespace,
+  header: string | undefined,
+): Promise<ApiKeyRecord> {
+  if (!header)
+    throw unauthenticated('api_key_missing', 'Send your API key as Authorization: Bearer <key>.')
+  const key = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
+  if (!apiKeyPattern.test(key)) throw unauthenticated('api_key_invalid', 'Invalid API key.')
+  const stored = await lookup(kv, await sha256Hex(key))
+  const record = apiKeyRecordSchema.safeParse(stored)
+  if (!record.success || record.data.status !== 'active')
+    throw unauthenticated('api_key_invalid', 'Invalid API key.')
+  return record.data
+}

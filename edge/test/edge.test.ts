@@ -1,0 +1,161 @@
+import { env, SELF } from 'cloudflare:test'
+import { sha256Hex } from '@meridian/core'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+/**
+ * The edge inside workerd, in front of three real region processes. Stopping a region stops a
+ * real process (through the Node-side control server), not a flag.
+ */
+const keys = {
+  acme: 'sk_test_acmeAcmeAcme0001',
+  globex: 'sk_test_globexGlobex0001',
+  revoked: 'sk_test_revokedRevoked01',
+  limited: 'sk_test_limitedLimited01',
+  failover: 'sk_test_failoverFailover1',
+}
+
+beforeAll(async () => {
+  const put = async (key: string, merchantId: string, status = 'active') =>
+    env.API_KEYS.put(await sha256Hex(key), JSON.stringify({ merchantId, mode: 'test', status }))
+  await put(keys.acme, 'mer_acme')
+  await put(keys.globex, 'mer_globex')
+  await put(keys.revoked, 'mer_acme', 'revoked')
+  await put(keys.limited, 'mer_limited')
+  await put(keys.failover, 'mer_acme')
+})
+
+let n = 0
+function pay(
+  key: string | undefined,
+  options: { idempotencyKey?: string | null; amount?: number } = {},
+) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (key) headers.authorization = `Bearer ${key}`
+  if (options.idempotencyKey !== null)
+    headers['idempotency-key'] = options.idempotencyKey ?? `edge-${Date.now()}-${n++}`
+  return SELF.fetch('https://edge.meridian.test/v1/payments', {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      amount: options.amount ?? 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+    }),
+  })
+}
+
+const control = (path: string) =>
+  fetch(`${env.CONTROL_URL}${path}`, { method: path.includes('payments') ? 'GET' : 'POST' })
+
+async function paymentsWithKey(merchant: string, key: string): Promise<number[]> {
+  return Promise.all(
+    ['us-east', 'eu-west', 'ap-south'].map(async (r) => {
+      const res = await control(
+        `/regions/${r}/payments?merchant=${merchant}&key=${encodeURIComponent(key)}`,
+      )
+      return ((await res.json()) as { count: number }).count
+    }),
+  )
+}
+
+describe('authentication', () => {
+  it.each([
+    ['no key', undefined, 'api_key_missing'],
+    ['a malformed key', 'not-a-key', 'api_key_invalid'],
+    ['an unknown key', 'sk_test_unknownUnknown001', 'api_key_invalid'],
+    ['a revoked key', keys.revoked, 'api_key_invalid'],
+  ])('refuses %s with 401 and an error object', async (_name, key, code) => {
+    const res = await pay(key)
+    expect(res.status).toBe(401)
+    const body = (await res.json()) as { error: Record<string, string> }
+    expect(body.error).toMatchObject({ type: 'authentication_error', code })
+    expect(body.error.request_id).toBe(res.headers.get('Request-Id'))
+    expect(res.headers.get('Meridian-Region')).toBe('edge')
+    expect(JSON.stringify(body)).not.toContain(String(key))
+  })
+})
+
+describe('rate limit', () => {
+  it('answers 429 with Retry-After once a merchant exceeds its rate', async () => {
+    // 60 at once against 20 per one-second window: even split across a window boundary, each
+    // side is over the limit, and no more than two windows' worth can succeed.
+    const results = await Promise.all(Array.from({ length: 60 }, () => pay(keys.limited)))
+    const limited = results.filter((r) => r.status === 429)
+    expect(limited.length).toBeGreaterThan(0)
+    expect(results.filter((r) => r.status === 202).length).toBeLessThanOrEqual(40)
+    const body = (await limited[0]?.json()) as { error: { type: string } }
+    expect(body.error.type).toBe('rate_limit_error')
+    expect(Number(limited[0]?.headers.get('Retry-After'))).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe('routing', () => {
+  it('sends each merchant to its home region, with the region and request id in the answer', async () => {
+    const acme = await pay(keys.acme)
+    expect(acme.status).toBe(202)
+    expect(acme.headers.get('Meridian-Region')).toBe('us-east')
+    expect(acme.headers.get('Request-Id')).toMatch(/^req_/)
+    const globex = await pay(keys.globex)
+    expect(globex.headers.get('Meridian-Region')).toBe('eu-west')
+    const id = ((await acme.json()) as { id: string }).id
+    const read = await SELF.fetch(`https://edge.meridian.test/v1/payments/${id}`, {
+      headers: { authorization: `Bearer ${keys.acme}` },
+    })
+    expect(read.status).toBe(200)
+    expect(read.headers.get('Meridian-Region')).toBe('us-east')
+  })
+
+  it('a region refuses a direct request that did not come through the edge', async () => {
+    const origins = JSON.parse(env.REGION_ORIGINS ?? '{}') as Record<string, string>
+    const res = await fetch(`${origins['us-east']}/v1/payments`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': 'direct',
+        authorization: `Bearer ${keys.acme}`,
+      },
+      body: JSON.stringify({ amount: 1, currency: 'usd', payment_method: 'pm_card_visa' }),
+    })
+    expect(res.status).toBe(401)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('signature_missing')
+  })
+})
+
+describe('failover and failback', () => {
+  it('routes around a stopped home region, never sends a POST without a key twice, then fails back', async () => {
+    // Warm: us-east serves mer_acme.
+    expect((await pay(keys.failover)).headers.get('Meridian-Region')).toBe('us-east')
+    await control('/regions/us-east/stop?signal=KILL')
+
+    // A POST without Idempotency-Key is not safe to retry: one attempt, at the home region.
+    const unsafe = await pay(keys.failover, { idempotencyKey: null })
+    expect(unsafe.status).toBe(503)
+    expect(((await unsafe.json()) as { error: { code: string } }).error.code).toBe(
+      'region_unavailable',
+    )
+
+    // With a key, the next region in the merchant's failover order takes it, exactly once.
+    const key = `failover-${Date.now()}`
+    const moved = await pay(keys.failover, { idempotencyKey: key })
+    expect(moved.status).toBe(202)
+    expect(moved.headers.get('Meridian-Region')).toBe('eu-west')
+    expect(await paymentsWithKey('mer_acme', key)).toEqual([0, 1, 0])
+    // The retry of that request lands in the same region and replays.
+    const again = await pay(keys.failover, { idempotencyKey: key })
+    expect(again.headers.get('Idempotent-Replayed')).toBe('true')
+    expect(await paymentsWithKey('mer_acme', key)).toEqual([0, 1, 0])
+
+    // Home comes back: after the healthy period, traffic returns to it gradually, then fully.
+    await control('/regions/us-east/start')
+    const seen: string[] = []
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline) {
+      const res = await pay(keys.failover)
+      seen.push(String(res.headers.get('Meridian-Region')))
+      if (seen.slice(-10).length === 10 && seen.slice(-10).every((r) => r === 'us-east')) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(seen.slice(-10)).toEqual(Array(10).fill('us-east'))
+    expect(seen[0]).toBe('eu-west')
+  })
+})

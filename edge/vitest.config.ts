@@ -1,0 +1,45 @@
+import { fileURLToPath } from 'node:url'
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
+import { defineConfig } from 'vitest/config'
+
+// Offline: no metrics, no update checks, no remote fetches from wrangler or miniflare.
+process.env.WRANGLER_SEND_METRICS = 'false'
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
+process.env.WRANGLER_HIDE_BANNER = 'true'
+
+/**
+ * The edge worker's tests run inside workerd (the real Workers runtime), against real region
+ * processes that the Node-side global setup starts.
+ */
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => {
+      const edge = inject('edge')
+      return {
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          bindings: {
+            EDGE_SECRET: edge.edgeSecret,
+            REGION_ORIGINS: JSON.stringify(edge.regionOrigins),
+            UPSTASH_REDIS_REST_URL: edge.upstashUrl,
+            UPSTASH_REDIS_REST_TOKEN: edge.upstashToken,
+            CONTROL_URL: edge.controlUrl,
+            RATE_LIMIT_PER_SEC: '20',
+            REGION_TIMEOUT_MS: '1000',
+            FAILBACK_HEALTHY_MS: '300',
+            FAILBACK_RAMP_MS: '600',
+          },
+          kvNamespaces: ['API_KEYS'],
+        },
+      }
+    }),
+  ],
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  test: {
+    name: 'edge',
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['setup/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+})

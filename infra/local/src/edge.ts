@@ -1,0 +1,139 @@
+import { execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { promisify } from 'node:util'
+import { fleet, sha256Hex } from '@meridian/core'
+import { repoRoot } from './processes.ts'
+
+const run = promisify(execFile)
+const edgeDir = join(repoRoot, 'edge')
+const wrangler = join(repoRoot, 'edge', 'node_modules', '.bin', 'wrangler')
+const tied = join(repoRoot, 'infra', 'local', 'bin', 'run-tied.sh')
+
+/** wrangler and miniflare stay offline: no metrics, no update checks, no remote lookups. */
+export const offlineEnv = {
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  CHECKPOINT_DISABLE: '1',
+  UPSTASH_DISABLE_TELEMETRY: '1',
+}
+
+export const edgeStartMsMax = 90_000
+
+export interface LocalEdge {
+  readonly url: string
+  /** Merchant → API key, for the local topology only (never logged elsewhere). */
+  readonly keys: Readonly<Record<string, string>>
+  stop(): Promise<void>
+  /** Run the scheduled handler now: active health probes of every region. */
+  probe(): Promise<void>
+}
+
+export interface EdgeOptions {
+  readonly port: number
+  readonly stateDir: string
+  readonly edgeSecret: string
+  readonly regionOrigins: Readonly<Record<string, string>>
+  readonly upstash: { readonly url: string; readonly token: string }
+  readonly vars?: Readonly<Record<string, string>>
+  readonly log: (line: string) => void
+  readonly verbose?: boolean
+}
+
+function newApiKey(): string {
+  return `sk_test_${randomBytes(18)
+    .toString('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x')}`
+}
+
+/** One test API key per merchant in the registry, stored (hashed) in the edge's local KV. */
+async function seedKeys(stateDir: string): Promise<Record<string, string>> {
+  const keys = Object.fromEntries(fleet.merchants.map((m) => [m.merchantId, newApiKey()]))
+  const entries = await Promise.all(
+    Object.entries(keys).map(async ([merchantId, key]) => ({
+      key: await sha256Hex(key),
+      value: JSON.stringify({ merchantId, mode: 'test', status: 'active' }),
+    })),
+  )
+  const file = join(stateDir, 'api-keys.json')
+  writeFileSync(file, JSON.stringify(entries))
+  await run(
+    wrangler,
+    ['kv', 'bulk', 'put', file, '--binding', 'API_KEYS', '--local', '--persist-to', stateDir],
+    {
+      cwd: edgeDir,
+      env: { ...process.env, ...offlineEnv },
+    },
+  )
+  return keys
+}
+
+/** The edge worker under `wrangler dev` (real workerd), in front of the local regions. */
+export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
+  mkdirSync(options.stateDir, { recursive: true })
+  const keys = await seedKeys(options.stateDir)
+  const vars: Record<string, string> = {
+    EDGE_SECRET: options.edgeSecret,
+    REGION_ORIGINS: JSON.stringify(options.regionOrigins),
+    UPSTASH_REDIS_REST_URL: options.upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: options.upstash.token,
+    ...options.vars,
+  }
+  const args = [
+    wrangler,
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--persist-to',
+    options.stateDir,
+    '--show-interactive-dev-session=false',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+  ]
+  const child = spawn(tied, args, {
+    cwd: edgeDir,
+    env: { ...process.env, ...offlineEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = `http://127.0.0.1:${options.port}`
+  const recent: string[] = []
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`wrangler dev not ready in ${edgeStartMsMax} ms:\n${recent.join('\n')}`)),
+      edgeStartMsMax,
+    )
+    void exited.then(() => reject(new Error(`wrangler dev exited:\n${recent.join('\n')}`)))
+    const onLine = (line: string) => {
+      recent.push(line)
+      if (recent.length > 40) recent.shift()
+      if (options.verbose) options.log(`[edge] ${line}`)
+      if (line.includes('Ready on')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine)
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine)
+  })
+  return {
+    url,
+    keys,
+    async probe() {
+      await fetch(`${url}/cdn-cgi/handler/scheduled`).then(
+        (r) => r.body?.cancel(),
+        () => undefined,
+      )
+    },
+    async stop() {
+      if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM')
+      await exited
+    },
+  }
+}

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { type LocalEdge, startEdge } from './edge.ts'
+import type { ServiceProcess } from './processes.ts'
+import {
+  localPorts,
+  newEdgeSecret,
+  type RegionServices,
+  startRegionServices,
+  startSimulators,
+} from './services.ts'
+import { startTopology, type Topology } from './topology.ts'
+import { startUpstashStandIn, type UpstashStandIn } from './upstash.ts'
+
+/** Everything `pnpm start` runs: the whole local gateway, from Kafka brokers to the edge. */
+export interface Gateway {
+  readonly topology: Topology
+  readonly services: readonly RegionServices[]
+  readonly simulators: {
+    readonly process: ServiceProcess
+    readonly urls: Readonly<Record<string, string>>
+  }
+  readonly upstash: UpstashStandIn
+  readonly edge: LocalEdge
+  stop(): Promise<void>
+}
+
+export interface GatewayOptions {
+  readonly log: (line: string) => void
+  readonly verbose?: boolean
+  readonly edgePort?: number
+  /** Extra edge vars (drills shorten failback, for instance). */
+  readonly edgeVars?: Readonly<Record<string, string>>
+  /** Extra region environment (drills compress timers). */
+  readonly regionEnv?: Readonly<Record<string, string>>
+}
+
+/** How often the local topology runs the edge's scheduled health probes (cron is per minute). */
+export const probeIntervalMs = 2000
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { log, verbose = false } = options
+  const stops: (() => Promise<void>)[] = []
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {})
+  }
+  try {
+    const topology = await startTopology({ log })
+    stops.push(() => topology.stop())
+    const edgeSecret = newEdgeSecret()
+    const simulators = await startSimulators({ log, verbose })
+    stops.push(() => simulators.process.stop())
+    const services: RegionServices[] = []
+    stops.push(async () => {
+      await Promise.allSettled(services.flatMap((s) => s.processes.map((p) => p.stop())))
+    })
+    for (const region of topology.regions) {
+      services.push(
+        await startRegionServices(region, {
+          edgeSecret,
+          processorUrls: simulators.urls,
+          log,
+          verbose,
+          ...(options.regionEnv ? { extraEnv: options.regionEnv } : {}),
+        }),
+      )
+    }
+    const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
+    stops.push(() => upstash.close())
+    const edge = await startEdge({
+      port: options.edgePort ?? localPorts.edge,
+      stateDir: join(topology.dataDir, 'edge'),
+      edgeSecret,
+      regionOrigins: Object.fromEntries(services.map((s) => [s.region.id, s.apiUrl])),
+      upstash,
+      log,
+      verbose,
+      ...(options.edgeVars ? { vars: options.edgeVars } : {}),
+    })
+    stops.push(() => edge.stop())
+    const timer = setInterval(() => void edge.probe(), probeIntervalMs)
+    stops.push(async () => clearInterval(timer))
+    return { topology, services, simulators, upstash, edge, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}

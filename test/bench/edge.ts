@@ -1,0 +1,246 @@
+/**
+ * `pnpm bench:edge`: what the edge hop costs and how fast it fails over, under wrangler dev
+ * (real workerd) in front of real region processes. Prints:
+ *   1. p50/p99 of GET and POST through the edge and straight to the region (signed as the edge
+ *      signs), at a steady open-loop rate, and the difference: the edge hop's added latency;
+ *   2. time from SIGKILL of the home region's API to the first request answered by another
+ *      region, under steady traffic (several runs).
+ */
+import { randomBytes } from 'node:crypto'
+import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
+import {
+  freePort,
+  type ServiceProcess,
+  spawnService,
+  startEdge,
+  startUpstashStandIn,
+} from '@meridian/local'
+import {
+  createPool,
+  databaseUrl,
+  ensureDatabase,
+  ensureSchema,
+  migrate,
+  withDatabase,
+} from '@meridian/regions'
+import { percentile } from './load.ts'
+
+const log = (line: string) => process.stdout.write(`${line}\n`)
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const ratePerSec = Number(process.env.BENCH_RATE ?? 100)
+const fmt = (n: number) => n.toFixed(2)
+
+/** Server-Timing durations the edge reported, summed per step over a run. */
+const serverTiming = new Map<string, number[]>()
+
+async function timed(
+  url: string,
+  init: RequestInit,
+): Promise<{ ms: number; status: number; region: string | null }> {
+  const start = performance.now()
+  const res = await fetch(url, init)
+  await res.arrayBuffer()
+  for (const part of (res.headers.get('server-timing') ?? '').split(',')) {
+    const [name, dur] = part.trim().split(';dur=')
+    if (name && dur) serverTiming.set(name, [...(serverTiming.get(name) ?? []), Number(dur)])
+  }
+  return {
+    ms: performance.now() - start,
+    status: res.status,
+    region: res.headers.get('meridian-region'),
+  }
+}
+
+/** Steady open-loop requests for `seconds`; latencies of the 2xx answers, sorted. */
+async function steady(make: (i: number) => Promise<[string, RequestInit]>): Promise<Float64Array> {
+  const latencies: number[] = []
+  const pending: Promise<void>[] = []
+  const start = performance.now()
+  for (let i = 0; i < seconds * ratePerSec; i++) {
+    const due = start + (i * 1000) / ratePerSec
+    const wait = due - performance.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    pending.push(
+      make(i)
+        .then(([url, init]) => timed(url, init))
+        .then((r) => {
+          if (r.status < 300) latencies.push(r.ms)
+        }),
+    )
+  }
+  await Promise.all(pending)
+  return Float64Array.from(latencies).sort()
+}
+
+async function main(): Promise<void> {
+  const secret = randomBytes(24).toString('hex')
+  const url = withDatabase(databaseUrl(), 'meridian_bench')
+  await ensureDatabase(url)
+  const tag = Date.now().toString(36)
+  const regions: { id: string; schema: string; port: number; process?: ServiceProcess }[] = []
+  const pool = createPool({ url, poolSizeMax: 2 })
+  const launch = async (r: (typeof regions)[number]) => {
+    r.process = await spawnService({
+      name: `bench ${r.id}`,
+      entry: 'regions/src/main.ts',
+      readyEvent: 'region.ready',
+      env: {
+        REGION: r.id,
+        PORT: String(r.port),
+        REGION_DATABASE_URL: url,
+        REGION_DATABASE_SCHEMA: r.schema,
+        REDIS_PREFIX: `bench:${r.schema}:`,
+        KAFKA_BROKERS: '127.0.0.1:9',
+        ROLES: 'api',
+        EDGE_SECRET: secret,
+        LOG_LEVEL: 'error',
+      },
+    })
+  }
+  const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
+  let edge: Awaited<ReturnType<typeof startEdge>> | undefined
+  try {
+    for (const { id } of fleet.regions) {
+      const schema = `edgebench_${id.replace('-', '_')}_${tag}`
+      const p = createPool({ url, schema, poolSizeMax: 1 })
+      await ensureSchema(p, schema)
+      await migrate(p, schema)
+      await p.end()
+      const r = { id, schema, port: await freePort() }
+      regions.push(r)
+      await launch(r)
+    }
+    edge = await startEdge({
+      port: await freePort(),
+      stateDir: `/tmp/meridian-edge-bench-${tag}`,
+      edgeSecret: secret,
+      regionOrigins: Object.fromEntries(regions.map((r) => [r.id, `http://127.0.0.1:${r.port}`])),
+      upstash,
+      vars: { RATE_LIMIT_PER_SEC: '100000', FAILBACK_HEALTHY_MS: '600000' },
+      log,
+    })
+    const key = edge.keys.mer_acme
+    const home = regions.find((r) => r.id === 'us-east')
+    if (!key || !home) throw new Error('no key or home region')
+    const homeUrl = `http://127.0.0.1:${home.port}`
+    const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
+    const body = (i: number) =>
+      JSON.stringify({ amount: 1000 + i, currency: 'usd', payment_method: `tok_edgebench_${i}` })
+    const direct = async (
+      method: string,
+      path: string,
+      b: string,
+      i: number,
+    ): Promise<[string, RequestInit]> => [
+      `${homeUrl}${path}`,
+      {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(method === 'POST' ? { 'idempotency-key': `direct-${tag}-${i}` } : {}),
+          [edgeSignatureHeader]: await signEdgeRequest(secret, {
+            method,
+            path,
+            merchantId: 'mer_acme',
+            epoch: fleet.epoch,
+            region: 'us-east',
+            body: b,
+          }),
+        },
+        ...(method === 'POST' ? { body: b } : {}),
+      },
+    ]
+    const created = (await (
+      await fetch(`${edge.url}/v1/payments`, {
+        method: 'POST',
+        headers: { ...auth, 'idempotency-key': `seed-${tag}` },
+        body: body(0),
+      })
+    ).json()) as { id: string }
+    const readPath = `/v1/payments/${created.id}`
+    // Warm both paths (JIT, connections, KV and script caches).
+    await steady(async (i) =>
+      i % 2 ? [`${edge?.url}${readPath}`, { headers: auth }] : direct('GET', readPath, '', i),
+    )
+
+    log(`edge hop: ${ratePerSec} requests/s open loop for ${seconds} s per row, mer_acme → us-east`)
+    log('| request | path | p50 ms | p99 ms |')
+    log('| --- | --- | --- | --- |')
+    const rows: Record<string, Float64Array> = {}
+    rows['GET edge'] = await steady(async () => [`${edge?.url}${readPath}`, { headers: auth }])
+    rows['GET direct'] = await steady((i) => direct('GET', readPath, '', i))
+    rows['POST edge'] = await steady(async (i) => [
+      `${edge?.url}/v1/payments`,
+      {
+        method: 'POST',
+        headers: { ...auth, 'idempotency-key': `edge-${tag}-${i}` },
+        body: body(i),
+      },
+    ])
+    rows['POST direct'] = await steady((i) => direct('POST', '/v1/payments', body(i), i))
+    for (const [name, lat] of Object.entries(rows)) {
+      const [method, path] = name.split(' ')
+      log(`| ${method} | ${path} | ${fmt(percentile(lat, 50))} | ${fmt(percentile(lat, 99))} |`)
+    }
+    const median = (xs: number[]) => percentile(Float64Array.from(xs).sort(), 50)
+    log(
+      `inside the edge (Server-Timing medians): ${[...serverTiming].map(([k, v]) => `${k} ${fmt(median(v))} ms`).join(', ')}`,
+    )
+    for (const method of ['GET', 'POST']) {
+      const e = rows[`${method} edge`] ?? new Float64Array()
+      const d = rows[`${method} direct`] ?? new Float64Array()
+      log(
+        `${method}: the edge adds p50 ${fmt(percentile(e, 50) - percentile(d, 50))} ms, p99 ${fmt(percentile(e, 99) - percentile(d, 99))} ms (target ≤ 2 ms p99)`,
+      )
+    }
+
+    log('')
+    log('failover: SIGKILL the home region (us-east) under 100 requests/s through the edge')
+    const times: number[] = []
+    for (let run = 0; run < 3; run++) {
+      let firstOtherMs: number | undefined
+      let killedAt = 0
+      let failed = 0
+      let i = 0
+      const traffic = (async () => {
+        while (firstOtherMs === undefined) {
+          const r = await timed(`${edge?.url}/v1/payments`, {
+            method: 'POST',
+            headers: { ...auth, 'idempotency-key': `fo-${tag}-${run}-${i}` },
+            body: body(i++),
+          }).catch(() => undefined)
+          if (killedAt > 0) {
+            if (r && r.status === 202 && r.region !== 'us-east')
+              firstOtherMs = performance.now() - killedAt
+            else if (!r || r.status >= 500) failed++
+          }
+          await new Promise((res) => setTimeout(res, 10))
+        }
+      })()
+      await new Promise((r) => setTimeout(r, 500))
+      killedAt = performance.now()
+      await home.process?.stop('SIGKILL')
+      await traffic
+      times.push(firstOtherMs ?? Number.NaN)
+      log(
+        `  run ${run + 1}: first request served by another region ${fmt(firstOtherMs ?? Number.NaN)} ms after the kill; failed requests in between: ${failed}`,
+      )
+      await launch(home)
+      // Let the edge see the region healthy again before the next run.
+      await edge.probe()
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    log(`failover time: worst ${fmt(Math.max(...times))} ms (target ≤ 3,000 ms)`)
+  } finally {
+    await edge?.stop()
+    await Promise.all(regions.map((r) => r.process?.stop()))
+    for (const r of regions) await pool.query(`drop schema if exists ${r.schema} cascade`)
+    await pool.end()
+    await upstash.close()
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:edge: ${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exit(1)
+})
