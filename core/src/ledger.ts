@@ -24,7 +24,10 @@ export interface Posting {
 export type EntryKind = 'hold' | 'capture' | 'release' | 'refund'
 
 export interface JournalEntry {
-  /** Deterministic (`<payment or refund id>:<kind>`): the same operation can never post twice. */
+  /**
+   * Content-addressed: `<payment or refund id>:<kind>:<hash of the postings>`. The same operation
+   * posts the same id in every region (replication dedupes it); a different one never collides.
+   */
   readonly id: string
   readonly paymentId: string
   readonly merchantId: string
@@ -74,9 +77,24 @@ export function assertBalanced(entry: JournalEntry): void {
   }
 }
 
-function entry(e: JournalEntry): JournalEntry {
-  assertBalanced(e)
-  return e
+/** 64-bit FNV-1a (two 32-bit lanes) of the canonical postings, as 16 hex digits. */
+function contentHash(postings: readonly Posting[]): string {
+  const text = postings.map((p) => `${p.account}|${p.amount}|${p.currency}`).join(';')
+  let h1 = 0x811c9dc5
+  let h2 = 0x01000193 ^ 0x5bd1e995
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0
+    h2 = Math.imul(h2 ^ c, 0x01000193 + 2) >>> 0
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0')
+}
+
+function entry(e: Omit<JournalEntry, 'id'> & { readonly subject: string }): JournalEntry {
+  const { subject, ...rest } = e
+  const built = { ...rest, id: `${subject}:${e.kind}:${contentHash(e.postings)}` }
+  assertBalanced(built)
+  return built
 }
 
 interface PaymentFacts {
@@ -89,7 +107,7 @@ interface PaymentFacts {
 /** Authorization: the processor holds `amount` for the merchant, not yet theirs. */
 export function holdEntry(p: PaymentFacts, processor: string): JournalEntry {
   return entry({
-    id: `${p.id}:hold`,
+    subject: p.id,
     paymentId: p.id,
     merchantId: p.merchantId,
     kind: 'hold',
@@ -141,7 +159,7 @@ export function captureEntry(p: PaymentFacts, processor: string, captured: numbe
       currency: p.currency,
     })
   return entry({
-    id: `${p.id}:capture`,
+    subject: p.id,
     paymentId: p.id,
     merchantId: p.merchantId,
     kind: 'capture',
@@ -152,7 +170,7 @@ export function captureEntry(p: PaymentFacts, processor: string, captured: numbe
 /** Void or expiry: the hold goes away, nothing moves. */
 export function releaseEntry(p: PaymentFacts, processor: string): JournalEntry {
   return entry({
-    id: `${p.id}:release`,
+    subject: p.id,
     paymentId: p.id,
     merchantId: p.merchantId,
     kind: 'release',
@@ -178,7 +196,7 @@ export function refundEntry(
   processor: string,
 ): JournalEntry {
   return entry({
-    id: `${refund.id}:refund`,
+    subject: refund.id,
     paymentId: p.id,
     merchantId: p.merchantId,
     kind: 'refund',

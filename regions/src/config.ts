@@ -38,6 +38,8 @@ export interface RegionConfig {
   readonly rate: RateLimit
   readonly fraud: FraudPolicy
   readonly blockedCards: readonly string[]
+  /** The hot-merchant partition map (JSON), re-read while running; none: hash everyone. */
+  readonly partitionMapFile?: string
 }
 
 export const roles = ['api', 'relay', 'workers', 'webhooks', 'reconciler'] as const
@@ -86,6 +88,8 @@ const envSchema = z.object({
   RATE_LIMIT_PER_SEC: z.coerce.number().positive().default(regionDefaults.rate.perSec),
   RATE_LIMIT_BURST: z.coerce.number().positive().default(regionDefaults.rate.burst),
   BLOCKED_CARDS: z.string().default(''),
+  PARTITION_MAP_FILE: z.string().optional(),
+  EVENTS_PARTITIONS: z.coerce.number().int().positive().default(regionDefaults.eventsPartitions),
 })
 
 /** Parse the environment; a bad or missing variable is one readable line, not a stack trace. */
@@ -110,7 +114,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
     redisPrefix: e.REDIS_PREFIX ?? `meridian:${e.REGION}:`,
     kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
     eventsTopic: e.EVENTS_TOPIC,
-    eventsPartitions: regionDefaults.eventsPartitions,
+    eventsPartitions: e.EVENTS_PARTITIONS,
     host: e.HOST,
     port: e.PORT,
     edgeSecret: new Secret(e.EDGE_SECRET),
@@ -127,5 +131,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
     rate: { perSec: e.RATE_LIMIT_PER_SEC, burst: e.RATE_LIMIT_BURST },
     fraud: defaultFraudPolicy,
     blockedCards: e.BLOCKED_CARDS.split(',').filter((c) => c !== ''),
+    ...(e.PARTITION_MAP_FILE ? { partitionMapFile: e.PARTITION_MAP_FILE } : {}),
   }
 }

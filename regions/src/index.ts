@@ -6,7 +6,26 @@ export * from './adapters/redis.ts'
 export * from './config.ts'
 export * from './ledger/store.ts'
 export * from './log.ts'
+export {
+  applyConfigChanges,
+  applyToDoc,
+  configSummary,
+  docContent,
+  editDoc,
+  loadConfig,
+  type MerchantConfig,
+} from './merchant-config.ts'
+export { createMetrics, type Metrics } from './metrics.ts'
 export type { ProcessorAdapter } from './processors/adapter.ts'
 export { ProcessorError } from './processors/adapter.ts'
 export { ProcessorSet } from './processors/registry.ts'
 export * from './region.ts'
+export {
+  getPaymentById,
+  getRefunds,
+  insertRefund,
+  inTransaction,
+  updateRefund,
+} from './store/payments.ts'
+export { paymentColumns, refundColumns, rowToPayment, rowToRefund } from './store/rows.ts'
+export { ensureTopics } from './topics.ts'

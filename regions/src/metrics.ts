@@ -51,6 +51,11 @@ export function createMetrics(region: string) {
     help: 'Outbox rows committed but not yet published to Kafka.',
     registers: [registry],
   })
+  const partitionMapVersion = new Gauge({
+    name: 'meridian_partition_map_version',
+    help: 'Version of the hot-merchant partition map this process routes by.',
+    registers: [registry],
+  })
   const outboxPublished = new Counter({
     name: 'meridian_outbox_published_total',
     help: 'Outbox events published to Kafka.',
@@ -67,6 +72,7 @@ export function createMetrics(region: string) {
     redisDegraded,
     outboxBacklog,
     outboxPublished,
+    partitionMapVersion,
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { HybridClock } from '@meridian/core'
+import { HybridClock, partitionFor } from '@meridian/core'
 import type pg from 'pg'
 import { type BusProducer, createKafkaBus, type KafkaBus } from './adapters/kafka.ts'
 import { useNodeCrypto } from './adapters/node-crypto.ts'
@@ -13,6 +13,8 @@ import { FastPathGate } from './fastpath/gate.ts'
 import { GroupCommitter } from './fastpath/group-commit.ts'
 import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
+import { DrainGuard } from './outbox/drain.ts'
+import { PartitionMapSource } from './outbox/partition-map.ts'
 import { OutboxRelay } from './outbox/relay.ts'
 import { IdempotencyGuard } from './payments/guard.ts'
 import { MerchantService } from './payments/merchant.ts'
@@ -76,11 +78,27 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
       [{ topic: config.eventsTopic, partitions: config.eventsPartitions }],
       log,
     )
-    const producer: BusProducer = await shared.bus.producer({ idempotent: true })
+    // The hot-merchant map chooses partitions (the producer's partitioner reads it on every
+    // send); a change drains a moving merchant's old partition before it switches.
+    const admin = await shared.bus.admin()
+    // The map must describe the topic as it is (a topic made elsewhere may have other counts).
+    const partitions = (await admin.partitionCount(config.eventsTopic)) || config.eventsPartitions
+    const maps = new PartitionMapSource(config.partitionMapFile, partitions, log)
+    shared.metrics.partitionMapVersion.set(maps.current().version)
+    maps.onChange((map) => shared.metrics.partitionMapVersion.set(map.version))
+    maps.start()
+    const producer: BusProducer = await shared.bus.producer({
+      idempotent: true,
+      partitioner: (key, count) => {
+        const map = maps.current()
+        return map.partitions === count ? partitionFor(map, key) : undefined
+      },
+    })
+    const drain = new DrainGuard(maps, admin, config.eventsTopic, `${groupPrefix}.workers`, log)
     relay = new OutboxRelay(
       pool,
       producer,
-      { topic: config.eventsTopic, lockName },
+      { topic: config.eventsTopic, lockName, drain },
       log,
       shared.metrics,
     )
@@ -89,6 +107,8 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     stops.push(async () => {
       await started.stop(true)
       await producer.close()
+      await admin.close()
+      maps.stop()
     })
   }
 
@@ -105,10 +125,16 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
       [{ topic: config.eventsTopic, partitions: config.eventsPartitions }],
       log,
     )
+    const admin = await shared.bus.admin()
+    const partitions = (await admin.partitionCount(config.eventsTopic)) || config.eventsPartitions
+    await admin.close()
+    const maps = new PartitionMapSource(config.partitionMapFile, partitions, log)
+    maps.start()
+    stops.push(async () => maps.stop())
     const worker = new ProcessorWorker(
       shared.bus,
       flow,
-      { topic: config.eventsTopic, groupId: `${groupPrefix}.workers` },
+      { topic: config.eventsTopic, groupId: `${groupPrefix}.workers`, maps },
       log,
     )
     await worker.start()
@@ -210,6 +236,7 @@ async function startApi(
     gate,
     guard,
     rate: () => config.rate,
+    clock,
   })
   let draining = false
   const app = createRegionApp({

@@ -1,1 +1,6 @@
-export {}
+export { applyEvents } from './apply.ts'
+export { type ReplicationConfig, replicationConfigFromEnv } from './config.ts'
+export { type StateDigest, stateDigest } from './digest.ts'
+export { type RunningReplication, startReplication } from './service.ts'
+export { replicationStatus } from './status.ts'
+export { originOfTopic, replicatedTopic, topicsFor } from './topics.ts'

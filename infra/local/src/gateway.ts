@@ -7,6 +7,7 @@ import {
   newEdgeSecret,
   type RegionServices,
   startRegionServices,
+  startReplicationService,
   startSimulators,
 } from './services.ts'
 import { startTopology, type Topology } from './topology.ts'
@@ -20,6 +21,11 @@ export interface Gateway {
     readonly process: ServiceProcess
     readonly urls: Readonly<Record<string, string>>
   }
+  readonly replication: readonly {
+    readonly region: string
+    readonly process: ServiceProcess
+    readonly statusUrl: string
+  }[]
   readonly upstash: UpstashStandIn
   readonly edge: LocalEdge
   stop(): Promise<void>
@@ -65,6 +71,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }),
       )
     }
+    const replication: { region: string; process: ServiceProcess; statusUrl: string }[] = []
+    stops.push(async () => {
+      await Promise.allSettled(replication.map((r) => r.process.stop()))
+    })
+    for (const region of topology.regions) {
+      const peers = topology.regions.filter((r) => r.id !== region.id)
+      replication.push({
+        region: region.id,
+        ...(await startReplicationService(region, peers, { log, verbose })),
+      })
+    }
     const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
     stops.push(() => upstash.close())
     const edge = await startEdge({
@@ -80,7 +97,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stops.push(() => edge.stop())
     const timer = setInterval(() => void edge.probe(), probeIntervalMs)
     stops.push(async () => clearInterval(timer))
-    return { topology, services, simulators, upstash, edge, stop }
+    return { topology, services, simulators, replication, upstash, edge, stop }
   } catch (error) {
     await stop()
     throw error

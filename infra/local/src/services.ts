@@ -9,6 +9,8 @@ export const localPorts = {
   regionApiBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100),
   /** Processor simulators: base + 1, 2, 3 (acquirer-rest, network-a, network-b). */
   simulatorBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100) + 100,
+  /** Replication status: base + 201, 202, 203 (GET /replication/status, /metrics). */
+  replicationBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100) + 200,
   /** The edge (wrangler dev). */
   edge: Number(process.env.MERIDIAN_EDGE_PORT ?? 8787),
 }
@@ -28,6 +30,39 @@ export interface RegionServices {
   readonly region: LocalRegion
   readonly apiUrl: string
   readonly processes: ServiceProcess[]
+}
+
+export function replicationPort(regionId: string): number {
+  return localPorts.replicationBase + 1 + fleet.regions.findIndex((r) => r.id === regionId)
+}
+
+/**
+ * Each region's replication process (heartbeat, a replicator per other region, the applier),
+ * started once every region's services are up: it reads the other regions' clusters.
+ */
+export async function startReplicationService(
+  region: LocalRegion,
+  peers: readonly LocalRegion[],
+  options: Pick<ServiceOptions, 'log' | 'verbose'>,
+): Promise<{ process: ServiceProcess; statusUrl: string }> {
+  const onLine = (line: string) => options.log(`[${region.id} replication] ${line}`)
+  const process = await spawnService({
+    name: `${region.id} replication`,
+    entry: 'replication/src/main.ts',
+    readyEvent: 'replication.ready',
+    env: {
+      REGION: region.id,
+      REGION_DATABASE_URL: region.databaseUrl,
+      KAFKA_BROKERS: region.kafka.bootstrap,
+      PEER_KAFKA: peers.map((p) => `${p.id}=${p.kafka.bootstrap}`).join(','),
+      REPLICATION_PORT: String(replicationPort(region.id)),
+      LOG_LEVEL: options.verbose ? 'info' : 'warn',
+    },
+    ...(options.verbose
+      ? { onLine }
+      : { onLine: (l) => (l.includes('"level":"error"') ? onLine(l) : undefined) }),
+  })
+  return { process, statusUrl: `http://127.0.0.1:${replicationPort(region.id)}/replication/status` }
 }
 
 export interface ServiceOptions {

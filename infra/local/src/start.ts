@@ -29,6 +29,8 @@ function printEndpoints(g: Gateway): void {
     log(
       `  ${''.padEnd(9)} postgres ${redactUrl(region.databaseUrl)}  redis prefix ${region.redisPrefix}`,
     )
+    const status = g.replication.find((r) => r.region === region.id)?.statusUrl
+    if (status) log(`  ${''.padEnd(9)} replication ${status}`)
   }
   log(
     `  processors ${Object.entries(g.simulators.urls)

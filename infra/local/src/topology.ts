@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fleet, type RegionId } from '@meridian/core'
 import {
+  connectRedis,
   createPool,
   databaseUrl,
-  ensureDatabase,
+  deletePrefix,
   migrate,
+  recreateDatabase,
   redisUrl,
   withDatabase,
 } from '@meridian/regions'
@@ -69,7 +71,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
           databaseUrl(),
           regionDatabaseName(options.databasePrefix ?? 'meridian', id),
         )
-        await ensureDatabase(url)
+        // Each run starts empty: Kafka lives in a temp dir for the run, and a database that
+        // remembered the last run's topic offsets would skip this run's events.
+        await recreateDatabase(url)
         const pool = createPool({ url, poolSizeMax: 1 })
         try {
           const applied = await migrate(pool, id)
@@ -79,6 +83,10 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
         } finally {
           await pool.end()
         }
+        const redisPrefix = `${options.redisPrefix ?? 'meridian'}:${id}:`
+        const redis = await connectRedis(redisUrl())
+        await deletePrefix(redis, redisPrefix)
+        redis.disconnect()
         const kafka = brokers[i]
         if (!kafka) throw new Error(`no broker for ${id}`)
         return {
@@ -86,7 +94,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
           kafka,
           databaseUrl: url,
           redisUrl: redisUrl(),
-          redisPrefix: `${options.redisPrefix ?? 'meridian'}:${id}:`,
+          redisPrefix,
         }
       }),
     )

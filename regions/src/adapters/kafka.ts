@@ -5,6 +5,7 @@
 import {
   type Admin,
   type Consumer,
+  type ICustomPartitioner,
   Kafka,
   type LogEntry,
   logLevel,
@@ -12,6 +13,7 @@ import {
   type Producer,
 } from 'kafkajs'
 import type { Logger } from '../log.ts'
+import { dedicatedAssigner } from './assigner.ts'
 
 export interface KafkaConfig {
   readonly brokers: readonly string[]
@@ -59,9 +61,16 @@ export interface BusProducer {
 
 export interface ConsumerOptions {
   readonly groupId: string
+  /**
+   * Partitions only this member may consume (a hot merchant's dedicated consumer), by topic.
+   * Members claiming nothing share the rest. All members of the group use the same assigner.
+   */
+  readonly claims?: Readonly<Record<string, readonly number[]>>
   readonly topics: readonly string[] | RegExp
   readonly fromBeginning?: boolean
   readonly sessionTimeoutMs?: number
+  /** Partitions handled at once (each partition's batches stay in order). Default 1. */
+  readonly partitionsConcurrently?: number
   /** Called on every (re)assignment; return offsets to start from, e.g. positions kept in Postgres. */
   readonly onAssign?: (
     assignment: Readonly<Record<string, readonly number[]>>,
@@ -91,8 +100,14 @@ export interface BusAdmin {
   close(): Promise<void>
 }
 
+/** Chooses a partition for a keyed message; undefined falls back to hashing the key. */
+export type Partitioner = (key: string, partitionCount: number) => number | undefined
+
 export interface KafkaBus {
-  producer(options?: { readonly idempotent?: boolean }): Promise<BusProducer>
+  producer(options?: {
+    readonly idempotent?: boolean
+    readonly partitioner?: Partitioner
+  }): Promise<BusProducer>
   consumer(options: ConsumerOptions): BusConsumer
   admin(): Promise<BusAdmin>
 }
@@ -128,18 +143,38 @@ export function createKafkaBus(config: KafkaConfig): KafkaBus {
     retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 },
   })
   return {
-    producer: (options) => connectProducer(kafka, options?.idempotent ?? true),
+    producer: (options) =>
+      connectProducer(kafka, options?.idempotent ?? true, options?.partitioner),
     consumer: (options) => wrapConsumer(kafka, options),
     admin: () => connectAdmin(kafka),
   }
 }
 
-async function connectProducer(kafka: Kafka, idempotent: boolean): Promise<BusProducer> {
+/** Our partitioner first (the hot-merchant map), then kafkajs's Java-compatible key hash. */
+function partitionerFactory(choose: Partitioner | undefined): ICustomPartitioner {
+  return () => {
+    const fallback = Partitioners.DefaultPartitioner()
+    return (args) => {
+      const key = args.message.key
+      const chosen =
+        choose && key !== null && key !== undefined
+          ? choose(key.toString(), args.partitionMetadata.length)
+          : undefined
+      return chosen ?? fallback(args)
+    }
+  }
+}
+
+async function connectProducer(
+  kafka: Kafka,
+  idempotent: boolean,
+  partitioner?: Partitioner,
+): Promise<BusProducer> {
   const producer: Producer = kafka.producer({
     idempotent,
     // KIP-98: idempotence needs acks=all and one request in flight per connection for order.
     maxInFlightRequests: idempotent ? 1 : 5,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: partitionerFactory(partitioner),
     allowAutoTopicCreation: false,
   })
   await producer.connect()
@@ -164,6 +199,7 @@ async function connectProducer(kafka: Kafka, idempotent: boolean): Promise<BusPr
 function wrapConsumer(kafka: Kafka, options: ConsumerOptions): BusConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
+    partitionAssigners: [dedicatedAssigner(options.claims ?? {})],
     sessionTimeout: options.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: 1000,
     allowAutoTopicCreation: false,
@@ -185,6 +221,7 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions): BusConsumer {
       running = true
       await consumer.run({
         autoCommit: false,
+        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (batch.messages.length === 0) return

@@ -66,6 +66,20 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
+/** Drop (closing its connections) and create a database: a clean slate for a local run. */
+export async function recreateDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1)
+  invariant(schemaPattern.test(name), `bad database name ${name}`)
+  const admin = new pg.Client({ connectionString: withDatabase(url, 'postgres') })
+  await admin.connect()
+  try {
+    await admin.query(`drop database if exists ${name} with (force)`)
+    await admin.query(`create database ${name}`)
+  } finally {
+    await admin.end()
+  }
+}
+
 export async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
   invariant(schemaPattern.test(schema), `bad schema name ${schema}`)
   await pool.query(`create schema if not exists ${schema}`)

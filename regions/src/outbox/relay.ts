@@ -3,6 +3,7 @@ import type pg from 'pg'
 import type { BusProducer, OutMessage } from '../adapters/kafka.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import type { DrainGuard } from './drain.ts'
 
 export interface RelayOptions {
   readonly topic: string
@@ -13,8 +14,10 @@ export interface RelayOptions {
   readonly retryDelayMsMax?: number
   /** Sent rows are kept this long for inspection, then deleted. */
   readonly retentionMs?: number
-  /** Where each merchant's events go; default: hashed by key. The hot-merchant map plugs in here. */
+  /** Where each merchant's events go; default: hashed by key (the producer's partitioner). */
   readonly partitionFor?: (merchantId: string) => number | undefined
+  /** Holds back merchants whose partition is changing until their old partition drained. */
+  readonly drain?: DrainGuard
 }
 
 interface OutboxRow {
@@ -142,7 +145,14 @@ export class OutboxRelay {
     )
     this.metrics.outboxBacklog.set(rows.length)
     if (rows.length === 0) return 0
-    const messages: OutMessage[] = rows.map((r) => {
+    // A merchant whose partition is changing waits (its rows stay unsent, in order) until its
+    // old partition is drained; everyone else goes on.
+    const held = this.options.drain
+      ? await this.options.drain.held(new Set(rows.map((r) => r.merchant_id)))
+      : new Set<string>()
+    const ready = rows.filter((r) => !held.has(r.merchant_id))
+    if (ready.length === 0) return 0
+    const messages: OutMessage[] = ready.map((r) => {
       const partition = this.options.partitionFor?.(r.merchant_id)
       return {
         key: r.merchant_id,
@@ -158,10 +168,10 @@ export class OutboxRelay {
     })
     await this.producer.send(this.options.topic, messages)
     await this.pool.query('update outbox set sent_at = now() where seq = any($1::bigint[])', [
-      rows.map((r) => r.seq),
+      ready.map((r) => r.seq),
     ])
-    this.metrics.outboxPublished.inc(rows.length)
-    return rows.length
+    this.metrics.outboxPublished.inc(ready.length)
+    return ready.length
   }
 
   private async janitor(): Promise<void> {

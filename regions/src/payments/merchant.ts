@@ -1,14 +1,25 @@
-import { decideIdempotency, invariant, presentBalance, requestFingerprint } from '@meridian/core'
+import {
+  decideIdempotency,
+  type EventType,
+  formatHlc,
+  type HybridClock,
+  type IdempotencyReplica,
+  invariant,
+  presentBalance,
+  requestFingerprint,
+} from '@meridian/core'
 import type pg from 'pg'
 import type { FastPathGate, RateLimit } from '../fastpath/gate.ts'
 import { merchantBalances } from '../ledger/store.ts'
 import {
   getIdempotencyRecord,
   insertIdempotency,
+  insertOutbox,
   inTransaction,
   type StoredResponse,
 } from '../store/payments.ts'
 import { createEndpoint, listEndpoints, replayDeadLetters } from '../webhooks/endpoints.ts'
+import { makeEvent } from './events.ts'
 import type { Caller, IdempotencyGuard } from './guard.ts'
 import { type ApiResult, answerDecision, ok, rateLimited } from './outcomes.ts'
 
@@ -24,6 +35,7 @@ export class MerchantService {
       readonly gate: FastPathGate
       readonly guard: IdempotencyGuard
       readonly rate: (merchantId: string) => RateLimit
+      readonly clock: HybridClock
     },
   ) {}
 
@@ -44,8 +56,13 @@ export class MerchantService {
 
   createWebhookEndpoint(caller: Caller, body: Record<string, unknown>): Promise<ApiResult> {
     return this.once(caller, '/v1/webhook_endpoints', body, async (client) => {
-      const endpoint = await createEndpoint(client, caller.merchantId, body)
-      return { status: 201, body: JSON.stringify(endpoint), resourceId: endpoint.id }
+      const { endpoint, changes } = await createEndpoint(client, caller.merchantId, body)
+      return {
+        status: 201,
+        body: JSON.stringify(endpoint),
+        resourceId: endpoint.id,
+        event: { type: 'merchant.config_changed', payload: { changes } },
+      }
     })
   }
 
@@ -56,7 +73,12 @@ export class MerchantService {
   ): Promise<ApiResult> {
     return this.once(caller, `/v1/webhook_endpoints/${endpointId}/replay`, body, async (client) => {
       const replay = await replayDeadLetters(client, caller.merchantId, endpointId, body)
-      return { status: 202, body: JSON.stringify(replay), resourceId: endpointId }
+      return {
+        status: 202,
+        body: JSON.stringify(replay),
+        resourceId: endpointId,
+        event: { type: 'webhook.replay_requested', payload: { endpoint: endpointId } },
+      }
     })
   }
 
@@ -65,7 +87,12 @@ export class MerchantService {
     caller: Caller,
     path: string,
     body: Record<string, unknown>,
-    work: (client: pg.PoolClient) => Promise<StoredResponse & { resourceId: string }>,
+    work: (client: pg.PoolClient) => Promise<
+      StoredResponse & {
+        resourceId: string
+        event: { type: EventType; payload: Record<string, unknown> }
+      }
+    >,
   ): Promise<ApiResult> {
     const fingerprint = await requestFingerprint('POST', path, body)
     return this.deps.guard.run(caller, fingerprint, async () => {
@@ -82,14 +109,33 @@ export class MerchantService {
             return answerDecision(decision)
           }
           const result = await work(client)
+          const hlc = formatHlc(this.deps.clock.now())
           const stored = await insertIdempotency(
             client,
             caller.merchantId,
             { key: caller.idempotencyKey, fingerprint, status: result.status, body: result.body },
             result.resourceId,
             this.deps.region,
+            hlc,
           )
           if (!stored) throw new KeyTaken()
+          // The stored response replicates with the event, so a retry in any region replays it.
+          const idempotency: IdempotencyReplica = {
+            merchantId: caller.merchantId,
+            key: caller.idempotencyKey,
+            fingerprint,
+            status: result.status,
+            body: result.body,
+            resourceId: result.resourceId,
+            originRegion: this.deps.region,
+            hlc,
+          }
+          await insertOutbox(client, [
+            makeEvent(this.deps.clock, result.event.type, caller.merchantId, {
+              ...result.event.payload,
+              idempotency,
+            }),
+          ])
           return { status: result.status, body: result.body, replayed: false }
         })
       } catch (error) {

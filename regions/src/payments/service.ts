@@ -10,6 +10,7 @@ import {
   type FraudPolicy,
   formatHlc,
   type HybridClock,
+  type IdempotencyReplica,
   invariant,
   isId,
   listLimitMax,
@@ -63,6 +64,29 @@ export interface PaymentServiceDeps {
 }
 
 export type { Caller }
+
+/** Attach the stored response to the mutation's events, so it replicates with them. */
+function withIdempotency(
+  plan: Plan<MutationEffect>,
+  caller: Caller,
+  fingerprint: string,
+  region: string,
+): Plan<MutationEffect> {
+  if (!plan.ok) return plan
+  const effect = plan.value
+  const idempotency: IdempotencyReplica = {
+    merchantId: caller.merchantId,
+    key: caller.idempotencyKey,
+    fingerprint,
+    status: effect.response.status,
+    body: effect.response.body,
+    resourceId: effect.refund?.id ?? effect.payment.id,
+    originRegion: region,
+    hlc: effect.payment.hlc,
+  }
+  const events = effect.events.map((e) => ({ ...e, payload: { ...e.payload, idempotency } }))
+  return { ok: true, value: { ...effect, events } }
+}
 
 /** The use cases behind the public API. HTTP lives in api/; this speaks domain and outcomes. */
 export class PaymentService {
@@ -140,10 +164,23 @@ export class PaymentService {
       hlc: formatHlc(now),
       version: 1,
     }
-    const events = [makeEvent(clock, 'payment.created', caller.merchantId, { payment })]
+    const body = JSON.stringify(presentPayment(payment))
+    // The stored response travels with the event, so every region can replay it after failover.
+    const idempotency: IdempotencyReplica = {
+      merchantId: caller.merchantId,
+      key: caller.idempotencyKey,
+      fingerprint,
+      status: 202,
+      body,
+      resourceId: id,
+      originRegion: this.deps.region,
+      hlc: payment.hlc,
+    }
+    const events = [
+      makeEvent(clock, 'payment.created', caller.merchantId, { payment, idempotency }),
+    ]
     if (!verdict.allow)
       events.push(makeEvent(clock, 'payment.declined', caller.merchantId, { payment }))
-    const body = JSON.stringify(presentPayment(payment))
     return {
       payment,
       idempotency: { key: caller.idempotencyKey, fingerprint, status: 202, body },
@@ -271,7 +308,7 @@ export class PaymentService {
           region: this.deps.region,
           idempotency: { key: caller.idempotencyKey, fingerprint },
         },
-        decide,
+        (p) => withIdempotency(decide(p), caller, fingerprint, this.deps.region),
       )
       switch (outcome.kind) {
         case 'applied':

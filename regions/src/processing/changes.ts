@@ -43,6 +43,7 @@ function processorOf(p: Payment): string {
 
 export function authorized(clock: HybridClock, p: Payment, processorRef: string): Change {
   const automatic = p.captureMethod === 'automatic'
+  const hold = holdEntry(p, processorOf(p))
   const payment = next(clock, p, {
     status: 'authorized',
     processorRef,
@@ -54,8 +55,8 @@ export function authorized(clock: HybridClock, p: Payment, processorRef: string)
   })
   return {
     payment,
-    entries: [holdEntry(p, processorOf(p))],
-    events: [makeEvent(clock, 'payment.authorized', p.merchantId, { payment })],
+    entries: [hold],
+    events: [makeEvent(clock, 'payment.authorized', p.merchantId, { payment, entries: [hold] })],
   }
 }
 
@@ -85,10 +86,11 @@ export function captured(clock: HybridClock, p: Payment): Change {
     pendingOperation: null,
     amountCaptureRequested: 0,
   })
+  const entries = [captureEntry(p, processorOf(p), amount)]
   return {
     payment,
-    entries: [captureEntry(p, processorOf(p), amount)],
-    events: [makeEvent(clock, 'payment.captured', p.merchantId, { payment })],
+    entries,
+    events: [makeEvent(clock, 'payment.captured', p.merchantId, { payment, entries })],
   }
 }
 
@@ -115,18 +117,9 @@ export function operationFailed(
 
 export function released(clock: HybridClock, p: Payment, status: 'canceled' | 'expired'): Change {
   const payment = next(clock, p, { status, pendingOperation: null, amountCaptureRequested: 0 })
-  return {
-    payment,
-    entries: [releaseEntry(p, processorOf(p))],
-    events: [
-      makeEvent(
-        clock,
-        status === 'canceled' ? 'payment.canceled' : 'payment.expired',
-        p.merchantId,
-        { payment },
-      ),
-    ],
-  }
+  const entries = [releaseEntry(p, processorOf(p))]
+  const type = status === 'canceled' ? 'payment.canceled' : 'payment.expired'
+  return { payment, entries, events: [makeEvent(clock, type, p.merchantId, { payment, entries })] }
 }
 
 export function refundSucceeded(
@@ -143,12 +136,13 @@ export function refundSucceeded(
     amountRefundPending: p.amountRefundPending - r.amount,
   })
   const refund: Refund = { ...r, status: 'succeeded', processorRef }
+  const entries = [refundEntry(r, p, processorOf(p))]
   return {
     payment,
     refund,
-    entries: [refundEntry(r, p, processorOf(p))],
+    entries,
     events: [
-      makeEvent(clock, 'refund.succeeded', p.merchantId, { payment, refund }),
+      makeEvent(clock, 'refund.succeeded', p.merchantId, { payment, refund, entries }),
       makeEvent(clock, 'payment.refunded', p.merchantId, { payment }),
     ],
   }

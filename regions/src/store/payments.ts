@@ -49,17 +49,18 @@ with input as (
     origin_region text, hlc text, created_ms bigint,
     idem_key text, fingerprint text, response_status int, response_body text, events jsonb)
 ), idem as (
-  insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region)
-  select merchant_id, idem_key, fingerprint, response_status, response_body, id, origin_region from input
+  insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc)
+  select merchant_id, idem_key, fingerprint, response_status, response_body, id, origin_region, hlc from input
   on conflict (merchant_id, key) do nothing
   returning merchant_id, key
 ), won as (
   select input.* from input join idem on idem.merchant_id = input.merchant_id and idem.key = input.idem_key
 ), pay as (
   insert into payments (id, merchant_id, amount, currency, status, capture_method, payment_method,
-    description, metadata, decline_code, failure_message, origin_region, hlc, created_at, updated_at)
+    description, metadata, decline_code, failure_message, origin_region, hlc, created_at, updated_at, seen_statuses)
   select id, merchant_id, amount, currency, status, capture_method, payment_method, description, metadata,
-    decline_code, failure_message, origin_region, hlc, to_timestamp(created_ms / 1000.0), to_timestamp(created_ms / 1000.0)
+    decline_code, failure_message, origin_region, hlc, to_timestamp(created_ms / 1000.0), to_timestamp(created_ms / 1000.0),
+    array[status]
   from won
   returning id
 ), ob as (
@@ -68,6 +69,13 @@ with input as (
   from won, jsonb_array_elements(won.events) with ordinality as e(value, n)
   order by won.ord, e.n
   returning seq
+), usage as (
+  -- Per-region usage counters (a grow-only counter per merchant and day): this region's slot.
+  insert into usage_counters (merchant_id, day, region, count)
+  select merchant_id, (to_timestamp(created_ms / 1000.0) at time zone 'UTC')::date, origin_region, count(*)
+  from won group by 1, 2, 3
+  on conflict (merchant_id, day, region) do update set count = usage_counters.count + excluded.count
+  returning 1
 )
 select merchant_id, key from idem`
 
@@ -180,7 +188,8 @@ export async function savePayment(client: pg.PoolClient, p: Payment): Promise<vo
     `update payments set status = $2, amount_captured = $3, amount_refunded = $4, amount_refund_pending = $5,
        pending_operation = $6, amount_capture_requested = $7, decline_code = $8, failure_message = $9,
        processor = $10, hlc = $11, version = $12, processor_ref = $13,
-       authorized_at = to_timestamp($14 / 1000.0), updated_at = now()
+       authorized_at = to_timestamp($14 / 1000.0), updated_at = now(),
+       seen_statuses = array(select distinct s from unnest(seen_statuses || $2::text) as s order by s)
      where id = $1 and version = $12 - 1`,
     [
       p.id,
@@ -262,11 +271,21 @@ export async function insertIdempotency(
   write: IdempotencyWrite,
   resourceId: string,
   originRegion: string,
+  hlc = '',
 ): Promise<boolean> {
   const result = await client.query(
-    `insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region)
-     values ($1, $2, $3, $4, $5, $6, $7) on conflict (merchant_id, key) do nothing`,
-    [merchantId, write.key, write.fingerprint, write.status, write.body, resourceId, originRegion],
+    `insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc)
+     values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (merchant_id, key) do nothing`,
+    [
+      merchantId,
+      write.key,
+      write.fingerprint,
+      write.status,
+      write.body,
+      resourceId,
+      originRegion,
+      hlc,
+    ],
   )
   return result.rowCount === 1
 }
@@ -335,6 +354,7 @@ export async function mutatePayment(
       { ...request.idempotency, ...effect.response },
       effect.refund?.id ?? effect.payment.id,
       request.region,
+      effect.payment.hlc,
     )
     return { kind: 'applied', response: effect.response }
   })

@@ -8,6 +8,7 @@ import {
   replaySchema,
 } from '@meridian/core'
 import type pg from 'pg'
+import { editConfig } from '../merchant-config.ts'
 
 export const endpointsPerMerchantMax = 16
 
@@ -32,14 +33,10 @@ function present(row: EndpointRow, secret?: string) {
   }
 }
 
-export async function createEndpoint(
-  pool: pg.Pool | pg.PoolClient,
-  merchantId: string,
-  body: unknown,
-) {
+export async function createEndpoint(client: pg.PoolClient, merchantId: string, body: unknown) {
   const parsed = parseWith(createEndpointSchema, body)
   if (!parsed.ok) throw parsed.error
-  const count = await pool.query<{ n: number }>(
+  const count = await client.query<{ n: number }>(
     'select count(*)::int as n from webhook_endpoints where merchant_id = $1',
     [merchantId],
   )
@@ -50,20 +47,22 @@ export async function createEndpoint(
     )
   }
   const secret = `whsec_${randomBytes(24).toString('hex')}`
-  const { rows } = await pool.query<EndpointRow>(
-    `insert into webhook_endpoints (id, merchant_id, url, secret, enabled_events) values ($1, $2, $3, $4, $5)
-     returning id, url, enabled_events, status, created_at`,
-    [
-      newId('webhookEndpoint'),
-      merchantId,
-      parsed.value.url,
-      secret,
-      parsed.value.enabled_events ?? ['*'],
-    ],
-  )
-  const row = rows[0]
-  if (!row) throw new Error('insert returned nothing')
-  return present(row, secret)
+  const id = newId('webhookEndpoint')
+  const createdMs = Date.now()
+  const enabledEvents = parsed.value.enabled_events ?? ['*']
+  const { url } = parsed.value
+  // The merchant's configuration document is the source; webhook_endpoints is its view.
+  const changes = await editConfig(client, merchantId, (d) => {
+    d.webhookEndpoints[id] = { url, enabledEvents, status: 'enabled', secret, createdMs }
+  })
+  const row: EndpointRow = {
+    id,
+    url,
+    enabled_events: enabledEvents,
+    status: 'enabled',
+    created_at: new Date(createdMs),
+  }
+  return { endpoint: present(row, secret), changes }
 }
 
 export async function listEndpoints(pool: pg.Pool, merchantId: string) {

@@ -26,13 +26,18 @@ export async function startProcessingRegion(
     faults?: Partial<SimFaults>
     region?: RegionName
     overrides?: TestRegionOverrides
+    /** Share simulators between regions (processors are global third parties). */
+    sims?: readonly RunningSimulator[]
   } = {},
 ): Promise<ProcessingRegion> {
-  const sims = await Promise.all(
-    simNames.map((name) =>
-      startSimulator(name, dialects[name], { faults: { ...testSimFaults, ...options.faults } }),
-    ),
-  )
+  const owned = options.sims === undefined
+  const sims =
+    options.sims ??
+    (await Promise.all(
+      simNames.map((name) =>
+        startSimulator(name, dialects[name], { faults: { ...testSimFaults, ...options.faults } }),
+      ),
+    ))
   const region = await startTestRegion(label, options.region ?? 'us-east', {
     roles: { api: true, relay: true, workers: true, webhooks: true, reconciler: true },
     processorUrls: Object.fromEntries(sims.map((s) => [s.name, s.url])),
@@ -58,7 +63,7 @@ export async function startProcessingRegion(
     },
     async stop() {
       await region.stop()
-      await Promise.all(sims.map((s) => s.close()))
+      if (owned) await Promise.all(sims.map((s) => s.close()))
     },
   }
 }

@@ -33,6 +33,8 @@ const payment = (id: string) => ({
   currency: 'USD' as const,
 })
 
+const holdA = holdEntry(payment('pay_a'), 'acq').id
+
 describe('the ledger in Postgres', () => {
   it('keeps balances equal to the sum of postings', async () => {
     await tx((c) =>
@@ -95,10 +97,12 @@ describe('the ledger in Postgres', () => {
     await expect(
       tx(async (c) => {
         await c.query(
-          "insert into postings (entry_id, account, amount, currency) values ('pay_a:hold', 'x', 5, 'USD')",
+          "insert into postings (entry_id, account, amount, currency) values ($1, 'x', 5, 'USD')",
+          [holdA],
         )
         await c.query(
-          "insert into postings (entry_id, account, amount, currency) values ('pay_a:hold', 'y', -5, 'USD')",
+          "insert into postings (entry_id, account, amount, currency) values ($1, 'y', -5, 'USD')",
+          [holdA],
         )
       }),
     ).rejects.toThrow(/committed earlier/)
@@ -110,12 +114,13 @@ describe('the ledger in Postgres', () => {
     await tx(async (c) => {
       await c.query('set local session_replication_role = replica')
       await c.query(
-        "insert into postings (entry_id, account, amount, currency) values ('pay_a:hold', 'merchant:mer_ledger:pending:USD', 7, 'USD')",
+        "insert into postings (entry_id, account, amount, currency) values ($1, 'merchant:mer_ledger:pending:USD', 7, 'USD')",
+        [holdA],
       )
     })
     const report = await checkLedger(db.pool)
     expect(report.ok).toBe(false)
-    expect(report.unbalancedEntries).toEqual([{ entry: 'pay_a:hold', currency: 'USD', off: 7 }])
+    expect(report.unbalancedEntries).toEqual([{ entry: holdA, currency: 'USD', off: 7 }])
     expect(report.balanceMismatches).toHaveLength(1)
     expect(report.globalImbalance).toEqual([{ currency: 'USD', off: 7 }])
   })

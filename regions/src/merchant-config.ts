@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto'
+import * as A from '@automerge/automerge'
+import { canonicalJson } from '@meridian/core'
+import type pg from 'pg'
+
+/**
+ * Merchant configuration as an Automerge document per merchant: edits made in different regions
+ * (during a failover, or a partition) merge without losing either. Changes travel in
+ * `merchant.config_changed` events as Automerge changes; the webhook_endpoints table is the
+ * materialized view the dispatcher reads.
+ */
+export interface WebhookEndpointConfig {
+  url: string
+  enabledEvents: string[]
+  status: 'enabled' | 'disabled'
+  secret: string
+  createdMs: number
+}
+
+export interface MerchantConfig {
+  webhookEndpoints: Record<string, WebhookEndpointConfig>
+  limits: { ratePerSec?: number }
+  home?: string
+  failover?: string[]
+}
+
+/**
+ * Every region starts every merchant's document from the same genesis change (fixed actor, fixed
+ * time), so their first edits are edits of one shared object rather than rival creations of it.
+ */
+const genesis: Uint8Array = A.save(
+  A.change(A.init<MerchantConfig>({ actor: '00000000' }), { time: 0, message: 'genesis' }, (d) => {
+    d.webhookEndpoints = {}
+    d.limits = {}
+  }),
+)
+
+export function loadConfig(bytes: Uint8Array | undefined): A.Doc<MerchantConfig> {
+  return A.load<MerchantConfig>(bytes ?? genesis)
+}
+
+/** A fresh actor per edit: no two processes ever reuse an (actor, sequence) pair. */
+function editable(doc: A.Doc<MerchantConfig>): A.Doc<MerchantConfig> {
+  return A.clone(doc, { actor: randomBytes(16).toString('hex') })
+}
+
+export function encodeChanges(changes: readonly Uint8Array[]): string[] {
+  return changes.map((c) => Buffer.from(c).toString('base64'))
+}
+
+export function decodeChanges(changes: readonly string[]): Uint8Array[] {
+  return changes.map((c) => new Uint8Array(Buffer.from(c, 'base64')))
+}
+
+/** Pure: a local edit of a document, and the changes that carry it to other regions. */
+export function editDoc(
+  doc: A.Doc<MerchantConfig>,
+  edit: (d: MerchantConfig) => void,
+): { doc: A.Doc<MerchantConfig>; changes: string[] } {
+  const before = editable(doc)
+  const after = A.change(before, edit)
+  return { doc: after, changes: encodeChanges(A.getChanges(before, after)) }
+}
+
+/**
+ * Pure: merge changes made elsewhere; applying a change twice is a no-op. A change whose
+ * dependencies have not arrived yet (another region's edit it was made on top of) cannot apply;
+ * it comes back in `pending`, to be retried with the next changes. Nothing is dropped.
+ */
+export function applyToDoc(
+  doc: A.Doc<MerchantConfig>,
+  changes: readonly string[],
+  pending: readonly string[] = [],
+): { doc: A.Doc<MerchantConfig>; pending: string[] } {
+  const all = [...new Set([...pending, ...changes])]
+  const [merged] = A.applyChanges(doc, decodeChanges(all))
+  const applied = (c: string) => {
+    const [bytes] = decodeChanges([c])
+    return bytes !== undefined && A.hasHeads(merged, [A.decodeChange(bytes).hash])
+  }
+  // Automerge 3 keeps such queued changes in a saved document too; carrying them explicitly as
+  // well means correctness does not rest on that detail of the storage format.
+  return { doc: A.load<MerchantConfig>(A.save(merged)), pending: all.filter((c) => !applied(c)) }
+}
+
+/** The document's content, canonically: equal documents give equal text whatever their history. */
+export function docContent(doc: A.Doc<MerchantConfig>): string {
+  return canonicalJson(A.toJS(doc))
+}
+
+interface ConfigRow {
+  readonly doc: A.Doc<MerchantConfig>
+  readonly pending: string[]
+}
+
+async function readRow(client: pg.PoolClient, merchantId: string): Promise<ConfigRow> {
+  // Make sure there is a row to lock: two transactions starting a merchant's document at once
+  // would otherwise both start from genesis, and the second write would lose the first edit.
+  await client.query(
+    'insert into merchant_configs (merchant_id, doc) values ($1, $2) on conflict do nothing',
+    [merchantId, Buffer.from(genesis)],
+  )
+  const { rows } = await client.query<{ doc: Buffer; pending_changes: string[] }>(
+    'select doc, pending_changes from merchant_configs where merchant_id = $1 for update',
+    [merchantId],
+  )
+  const row = rows[0]
+  return {
+    doc: loadConfig(row ? new Uint8Array(row.doc) : undefined),
+    pending: row?.pending_changes ?? [],
+  }
+}
+
+async function writeRow(client: pg.PoolClient, merchantId: string, row: ConfigRow): Promise<void> {
+  await client.query(
+    'update merchant_configs set doc = $2, pending_changes = $3, updated_at = now() where merchant_id = $1',
+    [merchantId, Buffer.from(A.save(row.doc)), row.pending],
+  )
+}
+
+/** Rebuild the merchant's rows in webhook_endpoints from the document. */
+export async function materializeEndpoints(
+  client: pg.PoolClient,
+  merchantId: string,
+  doc: A.Doc<MerchantConfig>,
+): Promise<void> {
+  for (const [id, e] of Object.entries(doc.webhookEndpoints)) {
+    await client.query(
+      `insert into webhook_endpoints (id, merchant_id, url, secret, enabled_events, status, created_at)
+       values ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0))
+       on conflict (id) do update set url = excluded.url, enabled_events = excluded.enabled_events, status = excluded.status`,
+      [id, merchantId, e.url, e.secret, [...e.enabledEvents], e.status, e.createdMs],
+    )
+  }
+}
+
+/** Make a local edit: returns the Automerge changes to ship. Runs inside the caller's transaction. */
+export async function editConfig(
+  client: pg.PoolClient,
+  merchantId: string,
+  edit: (d: MerchantConfig) => void,
+): Promise<string[]> {
+  const row = await readRow(client, merchantId)
+  const { doc, changes } = editDoc(row.doc, edit)
+  await writeRow(client, merchantId, { doc, pending: row.pending })
+  await materializeEndpoints(client, merchantId, doc)
+  return changes
+}
+
+/** Merge changes another region made (those waiting on dependencies are kept, not lost). */
+export async function applyConfigChanges(
+  client: pg.PoolClient,
+  merchantId: string,
+  changes: readonly string[],
+): Promise<void> {
+  const row = await readRow(client, merchantId)
+  const merged = applyToDoc(row.doc, changes, row.pending)
+  await writeRow(client, merchantId, merged)
+  await materializeEndpoints(client, merchantId, merged.doc)
+}
+
+/** A stable summary for digests: the document's content, not its history. */
+export async function configSummary(
+  db: pg.Pool | pg.PoolClient,
+  merchantId: string,
+): Promise<string> {
+  const { rows } = await db.query<{ doc: Buffer }>(
+    'select doc from merchant_configs where merchant_id = $1',
+    [merchantId],
+  )
+  if (!rows[0]) return ''
+  return docContent(loadConfig(new Uint8Array(rows[0].doc)))
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto'
+import { configSummary } from '@meridian/regions'
+import type pg from 'pg'
+
+/**
+ * A deterministic digest of a region's replicated state. Two regions that have applied the same
+ * updates have the same digest, whatever order the updates arrived in: that is convergence, and
+ * tests, the simulator and the drills compare these. Purely local bookkeeping (update times,
+ * which processor a still-pending payment is pinned to) is left out.
+ */
+const sections: Record<string, string> = {
+  payments: `select concat_ws('|', id, merchant_id, amount, currency, status, capture_method, amount_captured,
+      amount_refunded, amount_refund_pending, pending_operation, amount_capture_requested, decline_code,
+      failure_message, case when status = 'pending' then null else processor end,
+      case when status = 'pending' then null else processor_ref end, hlc, version,
+      array_to_string(seen_statuses, ',')) as line from payments`,
+  refunds: `select concat_ws('|', id, payment_id, amount, currency, status, failure_message) as line from refunds`,
+  ledger: `select concat_ws('|', e.id, e.payment_id, e.kind,
+      (select string_agg(concat_ws(':', account, amount, currency), ',' order by account, amount) from postings p where p.entry_id = e.id))
+      as line from journal_entries e`,
+  idempotency: `select concat_ws('|', merchant_id, key, request_hash, response_status, md5(response_body), resource_id,
+      origin_region, hlc) as line from idempotency_keys`,
+  usage: `select concat_ws('|', merchant_id, day, region, count) as line from usage_counters`,
+  conflicts: `select concat_ws('|', kind, subject) as line from replication_conflicts`,
+}
+
+export interface StateDigest {
+  readonly digest: string
+  readonly sections: Readonly<Record<string, { rows: number; digest: string }>>
+}
+
+export async function stateDigest(db: pg.Pool | pg.PoolClient): Promise<StateDigest> {
+  const out: Record<string, { rows: number; digest: string }> = {}
+  for (const [name, sql] of Object.entries(sections)) {
+    const { rows } = await db.query<{ line: string }>(`${sql} order by line`)
+    out[name] = {
+      rows: rows.length,
+      digest: createHash('sha256')
+        .update(rows.map((r) => r.line).join('\n'))
+        .digest('hex'),
+    }
+  }
+  const merchants = await db.query<{ merchant_id: string }>(
+    'select merchant_id from merchant_configs order by merchant_id',
+  )
+  const configs: string[] = []
+  for (const { merchant_id } of merchants.rows)
+    configs.push(`${merchant_id}|${await configSummary(db, merchant_id)}`)
+  out.configs = {
+    rows: configs.length,
+    digest: createHash('sha256').update(configs.join('\n')).digest('hex'),
+  }
+  const digest = createHash('sha256')
+    .update(
+      Object.entries(out)
+        .map(([k, v]) => `${k}:${v.digest}`)
+        .join('\n'),
+    )
+    .digest('hex')
+  return { digest, sections: out }
+}

@@ -1,0 +1,336 @@
+import {
+  contradictions,
+  type IdempotencyReplica,
+  invariant,
+  type JournalEntry,
+  mergeIdempotency,
+  mergePayment,
+  mergeRefund,
+  type Payment,
+  type PaymentReplica,
+  type PaymentStatus,
+  type Refund,
+} from '@meridian/core'
+import {
+  getRefunds,
+  insertRefund,
+  paymentColumns,
+  rowToPayment,
+  updateRefund,
+  writeEntries,
+} from '@meridian/regions'
+import type pg from 'pg'
+
+/**
+ * Merging replicated state into this region's tables, each kind with its rule from
+ * core/merge.ts, a whole batch at a time (one query per kind, not per event). Runs inside the
+ * applier's transaction.
+ */
+async function flag(
+  client: pg.PoolClient,
+  kind: string,
+  subject: string,
+  detail: unknown,
+): Promise<void> {
+  await client.query(
+    `insert into replication_conflicts (kind, subject, detail) values ($1, $2, $3)
+     on conflict (kind, subject) do update set detail = excluded.detail`,
+    [kind, subject, JSON.stringify(detail)],
+  )
+}
+
+function row(p: Payment, seen: readonly PaymentStatus[]): Record<string, unknown> {
+  return {
+    id: p.id,
+    merchant_id: p.merchantId,
+    amount: p.amount,
+    currency: p.currency,
+    status: p.status,
+    capture_method: p.captureMethod,
+    amount_captured: p.amountCaptured,
+    amount_refunded: p.amountRefunded,
+    amount_refund_pending: p.amountRefundPending,
+    pending_operation: p.pendingOperation,
+    amount_capture_requested: p.amountCaptureRequested,
+    payment_method: p.paymentMethod,
+    description: p.description,
+    metadata: p.metadata,
+    decline_code: p.declineCode,
+    failure_message: p.failureMessage,
+    processor: p.processor,
+    processor_ref: p.processorRef,
+    authorized_ms: p.authorizedAtMs,
+    origin_region: p.originRegion,
+    hlc: p.hlc,
+    version: p.version,
+    created_ms: p.createdAtMs,
+    seen_statuses: seen,
+  }
+}
+
+const recordType = `id text, merchant_id text, amount bigint, currency text, status text, capture_method text,
+  amount_captured bigint, amount_refunded bigint, amount_refund_pending bigint, pending_operation text,
+  amount_capture_requested bigint, payment_method jsonb, description text, metadata jsonb, decline_code text,
+  failure_message text, processor text, processor_ref text, authorized_ms bigint, origin_region text, hlc text,
+  version integer, created_ms bigint, seen_statuses text[]`
+
+async function insertPayments(
+  client: pg.PoolClient,
+  replicas: readonly PaymentReplica[],
+): Promise<void> {
+  if (replicas.length === 0) return
+  await client.query(
+    `insert into payments (id, merchant_id, amount, currency, status, capture_method, amount_captured, amount_refunded,
+       amount_refund_pending, pending_operation, amount_capture_requested, payment_method, description, metadata,
+       decline_code, failure_message, processor, processor_ref, authorized_at, origin_region, hlc, version,
+       created_at, updated_at, seen_statuses)
+     select id, merchant_id, amount, currency, status, capture_method, amount_captured, amount_refunded,
+       amount_refund_pending, pending_operation, amount_capture_requested, payment_method, description, metadata,
+       decline_code, failure_message, processor, processor_ref, to_timestamp(authorized_ms / 1000.0), origin_region,
+       hlc, version, to_timestamp(created_ms / 1000.0), now(), seen_statuses
+     from jsonb_to_recordset($1::jsonb) as x(${recordType})`,
+    [JSON.stringify(replicas.map((r) => row(r.payment, r.seen)))],
+  )
+  // Usage counters count payments: one new to this region adds one to its origin's slot, once,
+  // whatever order its events arrive in.
+  await client.query(
+    `insert into usage_counters (merchant_id, day, region, count)
+     select merchant_id, (to_timestamp(created_ms / 1000.0) at time zone 'UTC')::date, origin_region, count(*)
+     from jsonb_to_recordset($1::jsonb) as x(merchant_id text, created_ms bigint, origin_region text)
+     group by 1, 2, 3
+     on conflict (merchant_id, day, region) do update set count = usage_counters.count + excluded.count`,
+    [
+      JSON.stringify(
+        replicas.map((r) => ({
+          merchant_id: r.payment.merchantId,
+          created_ms: r.payment.createdAtMs,
+          origin_region: r.payment.originRegion,
+        })),
+      ),
+    ],
+  )
+}
+
+async function updatePayment(
+  client: pg.PoolClient,
+  p: Payment,
+  seen: readonly PaymentStatus[],
+): Promise<void> {
+  // Only the mutable fields move; the identity columns must agree, or the update finds no row.
+  const result = await client.query(
+    `update payments set status = $4, amount_captured = $5, amount_refunded = $6, amount_refund_pending = $7,
+       pending_operation = $8, amount_capture_requested = $9, decline_code = $10, failure_message = $11,
+       processor = $12, processor_ref = $13, authorized_at = to_timestamp($14 / 1000.0), hlc = $15, version = $16,
+       seen_statuses = $17, updated_at = now()
+     where id = $1 and merchant_id = $2 and amount = $3`,
+    [
+      p.id,
+      p.merchantId,
+      p.amount,
+      p.status,
+      p.amountCaptured,
+      p.amountRefunded,
+      p.amountRefundPending,
+      p.pendingOperation,
+      p.amountCaptureRequested,
+      p.declineCode,
+      p.failureMessage,
+      p.processor,
+      p.processorRef,
+      p.authorizedAtMs,
+      p.hlc,
+      p.version,
+      [...seen],
+    ],
+  )
+  invariant(
+    result.rowCount === 1,
+    `replicated snapshot of ${p.id} disagrees with the local payment's identity`,
+  )
+}
+
+/** Status lattice merge: the further snapshot wins; every status ever seen is kept. */
+export async function mergePayments(
+  client: pg.PoolClient,
+  incoming: readonly PaymentReplica[],
+): Promise<void> {
+  if (incoming.length === 0) return
+  const { rows } = await client.query<Record<string, unknown>>(
+    `select ${paymentColumns}, seen_statuses from payments where id = any($1) order by id for update`,
+    [incoming.map((r) => r.payment.id)],
+  )
+  const local = new Map(
+    rows.map((r) => [
+      String(r.id),
+      { payment: rowToPayment(r), seen: r.seen_statuses as PaymentStatus[] },
+    ]),
+  )
+  const fresh: PaymentReplica[] = []
+  for (const replica of incoming) {
+    const mine = local.get(replica.payment.id)
+    if (!mine) {
+      fresh.push(replica)
+      continue
+    }
+    const merged = mergePayment(mine, replica)
+    if (merged.payment !== mine.payment || merged.seen.length !== mine.seen.length) {
+      await updatePayment(client, merged.payment, merged.seen)
+    }
+    const found = contradictions(merged.seen)
+    if (found.length > 0)
+      await flag(client, 'payment_status', replica.payment.id, {
+        seen: merged.seen,
+        contradictions: found,
+      })
+  }
+  await insertPayments(client, fresh)
+}
+
+export async function mergeRefundSnapshot(
+  client: pg.PoolClient,
+  remote: Refund,
+  hlc: string,
+): Promise<void> {
+  const local = (await getRefunds(client, remote.paymentId)).find((r) => r.id === remote.id)
+  if (!local) {
+    await insertRefund(client, remote, hlc)
+    await updateRefund(client, remote, hlc)
+    return
+  }
+  const merged = mergeRefund(local, remote)
+  if (merged !== local) await updateRefund(client, merged, hlc)
+}
+
+/** Ledger entries: a grow-only set keyed by (content-addressed) id. */
+export async function mergeEntries(
+  client: pg.PoolClient,
+  entries: readonly JournalEntry[],
+  origin: string,
+): Promise<void> {
+  if (entries.length === 0) return
+  const { rows } = await client.query<{ id: string }>(
+    'select id from journal_entries where id = any($1)',
+    [entries.map((e) => e.id)],
+  )
+  const present = new Set(rows.map((r) => r.id))
+  const unique = new Map(entries.filter((e) => !present.has(e.id)).map((e) => [e.id, e]))
+  await writeEntries(client, [...unique.values()], origin)
+}
+
+interface IdempotencyRow {
+  merchant_id: string
+  key: string
+  request_hash: string
+  response_status: number
+  response_body: string
+  resource_id: string | null
+  origin_region: string
+  hlc: string
+}
+
+/** Idempotency records: the earliest record wins everywhere; a disagreement is flagged. */
+export async function mergeIdempotencyRecords(
+  client: pg.PoolClient,
+  records: readonly IdempotencyReplica[],
+): Promise<void> {
+  if (records.length === 0) return
+  // Fold the batch first: one record per key, remembering any disagreement inside the batch.
+  const folded = new Map<
+    string,
+    { record: IdempotencyReplica; conflict: boolean; resources: Set<string> }
+  >()
+  for (const r of records) {
+    const k = `${r.merchantId}/${r.key}`
+    const seen = folded.get(k)
+    if (!seen) {
+      folded.set(k, { record: r, conflict: false, resources: new Set([r.resourceId]) })
+      continue
+    }
+    const m = mergeIdempotency(seen.record, r)
+    seen.resources.add(r.resourceId)
+    folded.set(k, {
+      record: m.winner,
+      conflict: seen.conflict || m.conflict,
+      resources: seen.resources,
+    })
+  }
+  const incoming = [...folded.values()].map((f) => f.record)
+  const { rows } = await client.query<IdempotencyRow>(
+    `select merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc
+     from idempotency_keys where (merchant_id, key) in (select * from unnest($1::text[], $2::text[]))
+     order by merchant_id, key for update`,
+    [incoming.map((r) => r.merchantId), incoming.map((r) => r.key)],
+  )
+  const local = new Map(
+    rows.map((r): [string, IdempotencyReplica] => [
+      `${r.merchant_id}/${r.key}`,
+      {
+        merchantId: r.merchant_id,
+        key: r.key,
+        fingerprint: r.request_hash,
+        status: r.response_status,
+        body: r.response_body,
+        resourceId: r.resource_id ?? '',
+        originRegion: r.origin_region,
+        hlc: r.hlc,
+      },
+    ]),
+  )
+  const fresh: IdempotencyReplica[] = []
+  for (const remote of incoming) {
+    const k = `${remote.merchantId}/${remote.key}`
+    const inBatch = folded.get(k)
+    const mine = local.get(k)
+    if (!mine) {
+      fresh.push(remote)
+      if (inBatch?.conflict) {
+        await flag(client, 'idempotency', k, {
+          resources: [...inBatch.resources].sort(),
+          winner: remote.resourceId,
+        })
+      }
+      continue
+    }
+    const merged = mergeIdempotency(mine, remote)
+    const winner = merged.winner
+    const conflict = merged.conflict || (inBatch?.conflict ?? false)
+    if (winner !== mine) {
+      await client.query(
+        `update idempotency_keys set request_hash = $3, response_status = $4, response_body = $5, resource_id = $6,
+           origin_region = $7, hlc = $8 where merchant_id = $1 and key = $2`,
+        [
+          remote.merchantId,
+          remote.key,
+          winner.fingerprint,
+          winner.status,
+          winner.body,
+          winner.resourceId,
+          winner.originRegion,
+          winner.hlc,
+        ],
+      )
+    }
+    if (conflict) {
+      const resources = new Set([mine.resourceId, ...(inBatch?.resources ?? [])])
+      await flag(client, 'idempotency', k, {
+        resources: [...resources].sort(),
+        winner: winner.resourceId,
+      })
+    }
+  }
+  if (fresh.length === 0) return
+  await client.query(
+    `insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+    [
+      fresh.map((r) => r.merchantId),
+      fresh.map((r) => r.key),
+      fresh.map((r) => r.fingerprint),
+      fresh.map((r) => r.status),
+      fresh.map((r) => r.body),
+      fresh.map((r) => r.resourceId),
+      fresh.map((r) => r.originRegion),
+      fresh.map((r) => r.hlc),
+    ],
+  )
+}

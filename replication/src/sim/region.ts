@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto'
+import type { Doc } from '@automerge/automerge'
+import {
+  assertBalanced,
+  canonicalJson,
+  contradictions,
+  type GCounter,
+  type IdempotencyReplica,
+  type JournalEntry,
+  mergeCounter,
+  mergeIdempotency,
+  mergePayment,
+  mergeRefund,
+  type PaymentReplica,
+  type Refund,
+  statusRank,
+} from '@meridian/core'
+import { applyToDoc, docContent, loadConfig, type MerchantConfig } from '@meridian/regions'
+
+/** What travels between simulated regions: the same payload shape the real events carry. */
+export interface SimEvent {
+  readonly id: string
+  readonly origin: string
+  readonly merchantId: string
+  readonly payment?: PaymentReplica['payment']
+  readonly refund?: Refund
+  readonly entries?: readonly JournalEntry[]
+  readonly idempotency?: IdempotencyReplica
+  readonly changes?: readonly string[]
+}
+
+/**
+ * One simulated region's replicated state, merged with exactly the rules the applier uses
+ * (core/merge.ts, Automerge for configuration). The dedupe set models replication_applied.
+ */
+export class SimRegion {
+  readonly payments = new Map<string, PaymentReplica>()
+  readonly refunds = new Map<string, Refund>()
+  readonly entries = new Map<string, JournalEntry>()
+  readonly idempotency = new Map<string, IdempotencyReplica>()
+  readonly conflicts = new Set<string>()
+  readonly counters = new Map<string, GCounter>()
+  readonly configs = new Map<string, Doc<MerchantConfig>>()
+  /** Configuration changes waiting for the changes they depend on (as in merchant_configs). */
+  readonly pendingChanges = new Map<string, string[]>()
+  readonly applied = new Set<string>()
+  /** Statuses that went backwards at this region: must stay empty. */
+  readonly regressions: string[] = []
+
+  constructor(
+    readonly id: string,
+    /** The payment merge under test; replaceable so a test can prove a wrong rule is caught. */
+    private readonly merge: (a: PaymentReplica, b: PaymentReplica) => PaymentReplica = mergePayment,
+  ) {}
+
+  /** Apply an event; `dedupe` false models a crash that lost the dedupe record (a re-apply). */
+  apply(e: SimEvent, dedupe = true): void {
+    if (dedupe && this.applied.has(e.id)) return
+    this.applied.add(e.id)
+    if (e.payment) this.mergePayment({ payment: e.payment, seen: [e.payment.status] })
+    if (e.refund) {
+      const local = this.refunds.get(e.refund.id)
+      this.refunds.set(e.refund.id, local ? mergeRefund(local, e.refund) : e.refund)
+    }
+    for (const entry of e.entries ?? [])
+      if (!this.entries.has(entry.id)) this.entries.set(entry.id, entry)
+    if (e.idempotency) this.mergeIdempotency(e.idempotency)
+    if (e.changes) {
+      const { doc, pending } = applyToDoc(
+        this.config(e.merchantId),
+        e.changes,
+        this.pendingChanges.get(e.merchantId) ?? [],
+      )
+      this.configs.set(e.merchantId, doc)
+      this.pendingChanges.set(e.merchantId, pending)
+    }
+  }
+
+  config(merchantId: string): Doc<MerchantConfig> {
+    return this.configs.get(merchantId) ?? loadConfig(undefined)
+  }
+
+  mergePayment(incoming: PaymentReplica): void {
+    const local = this.payments.get(incoming.payment.id)
+    // Usage counters count payments: a payment new to this region adds one to its origin's slot,
+    // once, however often or in whatever order its events arrive.
+    if (!local && incoming.payment.originRegion !== this.id)
+      this.count(incoming.payment.merchantId, incoming.payment.originRegion, 1)
+    const merged = local ? this.merge(local, incoming) : incoming
+    if (local && statusRank[merged.payment.status] < statusRank[local.payment.status]) {
+      this.regressions.push(
+        `${local.payment.id}: ${local.payment.status} → ${merged.payment.status}`,
+      )
+    }
+    this.payments.set(merged.payment.id, merged)
+    if (contradictions(merged.seen).length > 0)
+      this.conflicts.add(`payment_status:${merged.payment.id}`)
+  }
+
+  mergeIdempotency(incoming: IdempotencyReplica): void {
+    const k = `${incoming.merchantId}/${incoming.key}`
+    const local = this.idempotency.get(k)
+    if (!local) {
+      this.idempotency.set(k, incoming)
+      return
+    }
+    const { winner, conflict } = mergeIdempotency(local, incoming)
+    this.idempotency.set(k, winner)
+    if (conflict) this.conflicts.add(`idempotency:${k}`)
+  }
+
+  /** A grow-only counter: one slot per region, merged by max. */
+  count(merchantId: string, region: string, by: number): void {
+    const current = this.counters.get(merchantId) ?? {}
+    this.counters.set(merchantId, mergeCounter(current, { [region]: (current[region] ?? 0) + by }))
+  }
+
+  /** Every entry balances and the whole ledger sums to zero per currency. */
+  ledgerProblems(): string[] {
+    const problems: string[] = []
+    const totals = new Map<string, number>()
+    for (const e of this.entries.values()) {
+      try {
+        assertBalanced(e)
+      } catch (error) {
+        problems.push(String(error))
+      }
+      for (const p of e.postings) totals.set(p.currency, (totals.get(p.currency) ?? 0) + p.amount)
+    }
+    for (const [currency, total] of totals)
+      if (total !== 0) problems.push(`ledger off by ${total} ${currency}`)
+    return problems
+  }
+
+  digest(): string {
+    const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
+    const state = {
+      payments: sorted(this.payments),
+      refunds: sorted(this.refunds),
+      entries: [...this.entries.keys()].sort(),
+      idempotency: sorted(this.idempotency),
+      conflicts: [...this.conflicts].sort(),
+      counters: sorted(this.counters),
+      configs: sorted(this.configs).map(([m, doc]) => [m, docContent(doc)]),
+    }
+    return createHash('sha256').update(canonicalJson(state)).digest('hex')
+  }
+}

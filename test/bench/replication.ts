@@ -1,0 +1,176 @@
+/**
+ * `pnpm bench:replication`: replication lag from us-east to eu-west at a steady 1,000 events/s
+ * (BENCH_RATE), through the real replicator (us-east cluster → eu-west cluster) and applier
+ * (merge into eu-west's Postgres, effectively once). Each event is a payment.created as the fast
+ * path writes it. Lag = applied in eu-west minus produced in us-east. Prints p50/p99/max.
+ */
+import {
+  envelope,
+  formatHlc,
+  HybridClock,
+  newId,
+  type Payment,
+  paymentMethodFor,
+} from '@meridian/core'
+import { KafkaBroker } from '@meridian/local'
+import {
+  createKafkaBus,
+  createPool,
+  databaseUrl,
+  ensureDatabase,
+  ensureSchema,
+  ensureTopics,
+  migrate,
+  quietLogger,
+  withDatabase,
+} from '@meridian/regions'
+import { startReplication, topicsFor } from '@meridian/replication'
+import { percentile } from './load.ts'
+
+const log = (line: string) => process.stdout.write(`${line}\n`)
+const rate = Number(process.env.BENCH_RATE ?? 1000)
+const seconds = Number(process.env.BENCH_SECONDS ?? 20)
+const partitions = 16
+
+async function main(): Promise<void> {
+  const [east, west] = await Promise.all([
+    KafkaBroker.start({ name: 'bench-us-east', log }),
+    KafkaBroker.start({ name: 'bench-eu-west', log }),
+  ])
+  const url = withDatabase(databaseUrl(), 'meridian_bench')
+  await ensureDatabase(url)
+  const schema = `replbench_${Date.now().toString(36)}`
+  const pool = createPool({ url, schema, poolSizeMax: 2 })
+  await ensureSchema(pool, schema)
+  await migrate(pool, schema)
+  const eastBus = createKafkaBus({
+    brokers: [east.bootstrap],
+    clientId: 'bench-origin',
+    log: quietLogger,
+  })
+  const topics = topicsFor('')
+  await ensureTopics(eastBus, [{ topic: topics.events, partitions }], quietLogger)
+  const replication = await startReplication(
+    {
+      region: 'eu-west',
+      databaseUrl: url,
+      databaseSchema: schema,
+      kafkaBrokers: [west.bootstrap],
+      peers: { 'us-east': [east.bootstrap] },
+      topicNamespace: '',
+      eventsPartitions: partitions,
+      heartbeatIntervalMs: 1000,
+    },
+    quietLogger,
+  )
+  const producer = await eastBus.producer({ idempotent: true })
+  const clock = new HybridClock('us-east')
+  const sentAt = new Map<string, number>()
+  try {
+    log(`producing ${rate} events/s for ${seconds} s into us-east; replicating to eu-west…`)
+    const start = performance.now()
+    const startWall = Date.now()
+    let sent = 0
+    while (sent < rate * seconds) {
+      const due = Math.floor(((performance.now() - start) * rate) / 1000)
+      const batch = []
+      for (; sent < due && sent < rate * seconds; sent++) {
+        const merchantId = `mer_bench_${sent % 200}`
+        const hlc = clock.now()
+        const payment: Payment = {
+          id: newId('payment'),
+          merchantId,
+          amount: 1000 + (sent % 900),
+          currency: 'USD',
+          status: 'pending',
+          captureMethod: 'automatic',
+          amountCaptured: 0,
+          amountRefunded: 0,
+          amountRefundPending: 0,
+          pendingOperation: null,
+          amountCaptureRequested: 0,
+          paymentMethod: paymentMethodFor(`tok_${sent}`),
+          description: null,
+          metadata: {},
+          declineCode: null,
+          failureMessage: null,
+          processor: null,
+          processorRef: null,
+          authorizedAtMs: null,
+          originRegion: 'us-east',
+          createdAtMs: hlc.wallMs,
+          hlc: formatHlc(hlc),
+          version: 1,
+        }
+        const event = envelope({
+          id: newId('event'),
+          type: 'payment.created',
+          merchantId,
+          originRegion: 'us-east',
+          hlc,
+          payload: {
+            payment,
+            idempotency: {
+              merchantId,
+              key: `k${sent}`,
+              fingerprint: 'f',
+              status: 202,
+              body: '{}',
+              resourceId: payment.id,
+              originRegion: 'us-east',
+              hlc: payment.hlc,
+            },
+          },
+        })
+        sentAt.set(event.id, Date.now())
+        batch.push({
+          key: merchantId,
+          value: JSON.stringify(event),
+          headers: { 'origin-region': 'us-east', 'event-id': event.id },
+        })
+      }
+      if (batch.length > 0) await producer.send(topics.events, batch)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    const elapsed = (performance.now() - start) / 1000
+    log(
+      `produced ${sent} events in ${elapsed.toFixed(1)} s (${(sent / elapsed).toFixed(0)}/s); waiting for eu-west to apply them…`,
+    )
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      const { rows } = await pool.query<{ n: number }>(
+        "select count(*)::int as n from replication_applied where origin_region = 'us-east'",
+      )
+      if ((rows[0]?.n ?? 0) >= sent || Date.now() > deadline) break
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const { rows } = await pool.query<{ event_id: string; applied_ms: string }>(
+      "select event_id, (extract(epoch from applied_at) * 1000)::bigint as applied_ms from replication_applied where origin_region = 'us-east'",
+    )
+    const lags = Float64Array.from(
+      rows
+        .map((r) => Number(r.applied_ms) - (sentAt.get(r.event_id) ?? Number.NaN))
+        .filter(Number.isFinite),
+    ).sort()
+    log('')
+    log(
+      `applied ${rows.length} of ${sent} events in eu-west (started ${new Date(startWall).toISOString()})`,
+    )
+    log(
+      `replication lag at ${rate} events/s: p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms, max ${(lags.at(-1) ?? Number.NaN).toFixed(0)} ms (target p99 ≤ 250 ms)`,
+    )
+  } finally {
+    await producer.close()
+    await replication.stop()
+    await pool.query(`drop schema if exists ${schema} cascade`)
+    await pool.end()
+    await Promise.all([east.destroy(), west.destroy()])
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:replication: ${error instanceof Error ? error.stack : String(error)}\n`,
+  )
+  process.exit(1)
+})

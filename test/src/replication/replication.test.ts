@@ -1,0 +1,154 @@
+import type { replicationStatus } from '@meridian/replication'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually } from '../harness/eventually.ts'
+import { type Fleet, fleetRegions, startFleet } from '../harness/fleet.ts'
+import { createPayment, key, statusIs, waitFor } from '../processing/helpers.ts'
+
+let fleet: Fleet
+beforeAll(async () => {
+  fleet = await startFleet('repl')
+}, 120_000)
+afterAll(async () => {
+  await fleet?.stop()
+})
+
+async function paymentIn(region: (typeof fleetRegions)[number], id: string) {
+  const { rows } = await fleet.regions[region].db.pool.query(
+    'select status, amount_captured from payments where id = $1',
+    [id],
+  )
+  return rows[0]
+}
+
+describe('replication across three regions over real Kafka', () => {
+  it('a payment created in us-east appears, processed and booked, in eu-west and ap-south', async () => {
+    const client = fleet.regions['us-east'].client('mer_acme')
+    const created = await createPayment(client, { amount: 4200 })
+    await waitFor(client, created.id, statusIs('captured'))
+    for (const region of ['eu-west', 'ap-south'] as const) {
+      await eventually(
+        async () =>
+          expect(await paymentIn(region, created.id)).toEqual({
+            status: 'captured',
+            amount_captured: '4200',
+          }),
+        30_000,
+      )
+      const { rows } = await fleet.regions[region].db.pool.query(
+        'select count(*)::int as n from journal_entries where payment_id = $1',
+        [created.id],
+      )
+      expect(rows[0].n).toBe(2)
+    }
+    await fleet.converged()
+    // Exactly one authorization, though three regions hold the payment.
+    const authorizations = fleet.sims.reduce(
+      (s, sim) => s + (sim.engine.stats.authorizations.get(created.id) ?? 0),
+      0,
+    )
+    expect(authorizations).toBe(1)
+  })
+
+  it('after failover, a retry in another region replays the original response', async () => {
+    const k = key('failover-retry')
+    const body = { amount: 1500, currency: 'usd', payment_method: 'pm_card_visa' }
+    const first = await fleet.regions['us-east'].client('mer_acme').post('/v1/payments', body, k)
+    expect(first.status).toBe(202)
+    await eventually(async () => {
+      const { rows } = await fleet.regions['eu-west'].db.pool.query(
+        'select 1 from idempotency_keys where key = $1',
+        [k],
+      )
+      expect(rows).toHaveLength(1)
+    }, 30_000)
+    const retry = await fleet.regions['eu-west'].client('mer_acme').post('/v1/payments', body, k)
+    expect(retry.status).toBe(202)
+    expect(retry.headers.get('Idempotent-Replayed')).toBe('true')
+    expect(retry.text).toBe(first.text)
+    const changed = await fleet.regions['ap-south']
+      .client('mer_acme')
+      .post('/v1/payments', { ...body, amount: 1 }, k)
+    expect(changed.status).toBe(422)
+  })
+
+  it('catches up after a replicator outage, applying every event exactly once', async () => {
+    await fleet.replication['eu-west'].pauseLinks()
+    const client = fleet.regions['us-east'].client('mer_acme')
+    const ids: string[] = []
+    for (let i = 0; i < 15; i++) ids.push((await createPayment(client, { amount: 100 + i })).id)
+    for (const id of ids) await waitFor(client, id, statusIs('captured'))
+    expect(await paymentIn('eu-west', ids[0] ?? '')).toBeUndefined()
+    await fleet.replication['eu-west'].resumeLinks()
+    await fleet.converged()
+    for (const id of ids) expect((await paymentIn('eu-west', id))?.status).toBe('captured')
+    // Each us-east event was applied once in eu-west: no more, no fewer.
+    const sent = await fleet.regions['us-east'].db.pool.query<{ n: number }>(
+      "select count(*)::int as n from outbox where envelope->>'origin_region' = 'us-east'",
+    )
+    const applied = await fleet.regions['eu-west'].db.pool.query<{ n: number }>(
+      "select count(*)::int as n from replication_applied where origin_region = 'us-east'",
+    )
+    expect(applied.rows[0]?.n).toBe(sent.rows[0]?.n)
+  })
+
+  it('concurrent updates to one merchant in two regions converge to one state', async () => {
+    const merchant = 'mer_concurrent'
+    const [east, west] = [
+      fleet.regions['us-east'].client(merchant),
+      fleet.regions['eu-west'].client(merchant),
+    ]
+    const results = await Promise.all([
+      east.post('/v1/webhook_endpoints', { url: 'https://east.example/hooks' }, key('we-east')),
+      west.post('/v1/webhook_endpoints', { url: 'https://west.example/hooks' }, key('we-west')),
+      createPayment(east, { amount: 300 }),
+      createPayment(west, { amount: 400 }),
+    ])
+    expect(results[0].status).toBe(201)
+    expect(results[1].status).toBe(201)
+    const digest = await fleet.converged(40_000)
+    expect(digest).toMatch(/^[0-9a-f]{64}$/)
+    for (const region of fleetRegions) {
+      const { rows } = await fleet.regions[region].db.pool.query(
+        'select url from webhook_endpoints where merchant_id = $1 order by url',
+        [merchant],
+      )
+      expect(rows.map((r) => r.url)).toEqual([
+        'https://east.example/hooks',
+        'https://west.example/hooks',
+      ])
+    }
+  })
+
+  it('never ships an event back to its origin or around again', async () => {
+    for (const destination of fleetRegions) {
+      const admin = fleet.regions[destination].admin
+      for (const origin of fleetRegions.filter((r) => r !== destination)) {
+        const shipped = [
+          ...(await admin.endOffsets(`${origin}.${fleet.namespace}events`)).values(),
+        ].reduce((s, v) => s + Number(v), 0)
+        const produced = [
+          ...(await fleet.regions[origin].admin.endOffsets(`${fleet.namespace}events`)).values(),
+        ].reduce((s, v) => s + Number(v), 0)
+        // Copies carry only the origin's own events: at most what the origin produced.
+        expect(shipped, `${origin} → ${destination}`).toBeLessThanOrEqual(produced)
+      }
+      const topics = await admin.listTopics()
+      expect(topics.filter((t) => t.startsWith(`${destination}.`))).toEqual([])
+    }
+  })
+
+  it('reports per-link lag, latency and heartbeats', async () => {
+    const status = (await (
+      await fetch(`${fleet.replication['ap-south'].url}/replication/status`)
+    ).json()) as Awaited<ReturnType<typeof replicationStatus>>
+    expect(status.region).toBe('ap-south')
+    expect(status.links.map((l) => l.origin).sort()).toEqual(['eu-west', 'us-east'])
+    for (const link of status.links) {
+      expect(link.heartbeatAgeMs).not.toBeNull()
+      expect(link.heartbeatAgeMs ?? Number.POSITIVE_INFINITY).toBeLessThan(10_000)
+      expect(link.lagRecords).toBeGreaterThanOrEqual(0)
+    }
+    const metrics = await (await fetch(`${fleet.replication['ap-south'].url}/metrics`)).text()
+    expect(metrics).toContain('meridian_replication_latency_seconds_bucket')
+  })
+})
