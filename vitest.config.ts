@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config'
 
 /**
- * Two projects: `unit` is pure code and needs nothing running; `integration` talks to the real
+ * Projects: `unit` is pure code and needs nothing running; `infra` synthesizes Terraform; `integration` talks to the real
  * Postgres, Redis and Kafka brokers that its global setup starts (and stops).
  */
 export default defineConfig({
@@ -16,9 +16,19 @@ export default defineConfig({
         },
       },
       {
+        // Terraform CDK synthesis (and terraform validate where the providers are on this machine).
+        test: {
+          name: 'infra',
+          include: ['infra/cloud/test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'integration',
-          include: ['test/src/**/*.test.ts', 'infra/*/test/**/*.test.ts'],
+          include: ['test/src/**/*.test.ts', 'infra/local/test/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           environment: 'node',
           globalSetup: ['test/src/global-setup.ts'],

@@ -14,6 +14,27 @@ export interface ReplicationConfig {
   readonly heartbeatIntervalMs: number
   /** Where /replication/status and /metrics answer; undefined: not served. */
   readonly port?: number
+  /** Default 127.0.0.1. */
+  readonly host?: string
+  /**
+   * Which halves run here. Locally one process runs both; in the cloud the replicators (which hold
+   * read access to the other regions' clusters) run apart from the applier (which writes Postgres).
+   */
+  readonly roles?: Readonly<Record<ReplicationRole, boolean>>
+}
+
+export const replicationRoles = ['replicator', 'applier'] as const
+export type ReplicationRole = (typeof replicationRoles)[number]
+
+export function parseReplicationRoles(text: string): Record<ReplicationRole, boolean> {
+  const listed = text
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '')
+  const unknown = listed.filter((r) => !(replicationRoles as readonly string[]).includes(r))
+  if (unknown.length > 0 || listed.length === 0)
+    throw new Error(`REPLICATION_ROLES lists ${replicationRoles.join(' and/or ')}, not "${text}"`)
+  return { replicator: listed.includes('replicator'), applier: listed.includes('applier') }
 }
 
 const envSchema = z.object({
@@ -28,6 +49,8 @@ const envSchema = z.object({
   EVENTS_PARTITIONS: z.coerce.number().int().positive().default(16),
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   REPLICATION_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  REPLICATION_HOST: z.string().default('127.0.0.1'),
+  REPLICATION_ROLES: z.string().default(replicationRoles.join(',')),
 })
 
 export function parsePeers(text: string): Record<string, string[]> {
@@ -57,5 +80,7 @@ export function replicationConfigFromEnv(env: NodeJS.ProcessEnv = process.env): 
     eventsPartitions: e.EVENTS_PARTITIONS,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
     ...(e.REPLICATION_PORT === undefined ? {} : { port: e.REPLICATION_PORT }),
+    host: e.REPLICATION_HOST,
+    roles: parseReplicationRoles(e.REPLICATION_ROLES),
   }
 }

@@ -36,6 +36,7 @@ export async function startReplication(
     log,
   })
   const peers = Object.keys(config.peers)
+  const roles = config.roles ?? { replicator: true, applier: true }
   const stops: (() => Promise<void>)[] = []
 
   const heartbeat = new HeartbeatEmitter(
@@ -45,11 +46,14 @@ export async function startReplication(
     log,
     config.heartbeatIntervalMs,
   )
-  await heartbeat.start()
-  stops.push(() => heartbeat.stop())
+  // Heartbeats go with the applier: one per region, from the half that is always deployed there.
+  if (roles.applier) {
+    await heartbeat.start()
+    stops.push(() => heartbeat.stop())
+  }
 
   const makeReplicators = () =>
-    peers.map(
+    (roles.replicator ? peers : []).map(
       (origin) =>
         new Replicator(
           config.region,
@@ -91,8 +95,10 @@ export async function startReplication(
     log,
     metrics,
   )
-  await applier.start()
-  stops.unshift(() => applier.stop())
+  if (roles.applier) {
+    await applier.start()
+    stops.unshift(() => applier.stop())
+  }
 
   let server: Server | undefined
   let url: string | undefined
@@ -100,9 +106,11 @@ export async function startReplication(
   if (port !== undefined) {
     const app = statusApp({ region: config.region, pool, bus, peers, topics, metrics })
     server = await new Promise<Server>((resolve) => {
-      const s = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s as Server))
+      const s = serve({ fetch: app.fetch, port, hostname: config.host ?? '127.0.0.1' }, () =>
+        resolve(s as Server),
+      )
     })
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    url = `http://${config.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`
   }
   return {
     url,

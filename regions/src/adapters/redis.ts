@@ -46,6 +46,8 @@ export function createRedis(url: string = redisUrl()): Redis {
     // Commands issued in the same tick (many concurrent requests) go out in one write: on
     // loopback each write costs the sender the receiver's TCP processing too.
     enableAutoPipelining: true,
+    // ElastiCache's AUTH token arrives as a secret of its own, never inside REDIS_URL.
+    ...(process.env.REDIS_PASSWORD ? { password: process.env.REDIS_PASSWORD } : {}),
   })
 }
 

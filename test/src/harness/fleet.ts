@@ -31,7 +31,12 @@ export interface Fleet {
  * processor simulators, each with its replication (heartbeat, replicators, applier) in-process.
  * Topics carry a namespace so tests can share the suite's brokers.
  */
-export async function startFleet(label: string): Promise<Fleet> {
+export interface FleetOptions {
+  /** Run each region's replicators and applier as two services, as the cloud deploys them. */
+  readonly splitReplication?: boolean
+}
+
+export async function startFleet(label: string, options: FleetOptions = {}): Promise<Fleet> {
   const namespace = `${uniqueName(label)}_`
   const sims = await Promise.all(
     simNames.map((name) => startSimulator(name, dialects[name], { faults: testSimFaults })),
@@ -47,22 +52,42 @@ export async function startFleet(label: string): Promise<Fleet> {
   }
   for (const id of fleetRegions) {
     const c = regions[id].config
-    replication[id] = await startReplication(
-      {
-        region: id,
-        databaseUrl: c.databaseUrl,
-        ...(c.databaseSchema ? { databaseSchema: c.databaseSchema } : {}),
-        kafkaBrokers: [brokerFor(id)],
-        peers: Object.fromEntries(
-          fleetRegions.filter((r) => r !== id).map((r) => [r, [brokerFor(r)]]),
-        ),
-        topicNamespace: namespace,
-        eventsPartitions: partitions,
-        heartbeatIntervalMs: 250,
-        port: 0,
-      },
-      quietLogger,
-    )
+    const config = {
+      region: id,
+      databaseUrl: c.databaseUrl,
+      ...(c.databaseSchema ? { databaseSchema: c.databaseSchema } : {}),
+      kafkaBrokers: [brokerFor(id)],
+      peers: Object.fromEntries(
+        fleetRegions.filter((r) => r !== id).map((r) => [r, [brokerFor(r)]]),
+      ),
+      topicNamespace: namespace,
+      eventsPartitions: partitions,
+      heartbeatIntervalMs: 250,
+    }
+    if (!options.splitReplication)
+      replication[id] = await startReplication({ ...config, port: 0 }, quietLogger)
+    else {
+      const applier = await startReplication(
+        { ...config, port: 0, roles: { replicator: false, applier: true } },
+        quietLogger,
+      )
+      const replicators = await startReplication(
+        { ...config, roles: { replicator: true, applier: false } },
+        quietLogger,
+      )
+      replication[id] = {
+        url: applier.url,
+        get replicators() {
+          return replicators.replicators
+        },
+        pauseLinks: () => replicators.pauseLinks(),
+        resumeLinks: () => replicators.resumeLinks(),
+        async stop() {
+          await replicators.stop()
+          await applier.stop()
+        },
+      }
+    }
   }
   const digest = (id: RegionName) => stateDigest(regions[id].db.pool)
   return {

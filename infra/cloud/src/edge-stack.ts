@@ -1,0 +1,186 @@
+import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record/index.js'
+import { LoadBalancer } from '@cdktf/provider-cloudflare/lib/load-balancer/index.js'
+import { LoadBalancerMonitor } from '@cdktf/provider-cloudflare/lib/load-balancer-monitor/index.js'
+import { LoadBalancerPool } from '@cdktf/provider-cloudflare/lib/load-balancer-pool/index.js'
+import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider/index.js'
+import { WorkersCronTrigger } from '@cdktf/provider-cloudflare/lib/workers-cron-trigger/index.js'
+import { WorkersKvNamespace } from '@cdktf/provider-cloudflare/lib/workers-kv-namespace/index.js'
+import { WorkersRoute } from '@cdktf/provider-cloudflare/lib/workers-route/index.js'
+import { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script/index.js'
+import type { Region, RegionRegistry } from '@meridian/core'
+import { Fn, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf'
+import type { Construct } from 'constructs'
+import type { WranglerSettings } from './edge-settings.ts'
+
+export interface EdgeBundle {
+  /** The worker as `wrangler deploy --dry-run --outdir` wrote it. */
+  readonly file: string
+  readonly sha256: string
+}
+
+export interface EdgeOptions {
+  /** Where merchants call: the worker's route. */
+  readonly apiHostname: string
+  readonly wrangler: WranglerSettings
+  readonly bundle: EdgeBundle
+}
+
+/** Cloudflare checks each region from several locations; a region is out after this many misses. */
+export const monitorSettings = {
+  intervalSec: 15,
+  timeoutSec: 5,
+  retries: 2,
+  consecutiveDown: 2,
+  consecutiveUp: 3,
+} as const
+
+/**
+ * The edge: the worker and its route, cron and bindings, and per region a Cloudflare pool, monitor
+ * and load balancer on the region's origin hostname.
+ *
+ * The worker is the first line of failover: per request, per merchant, re-signed for the next
+ * region (fencing forbids anything else from moving a signed request). The Cloudflare monitors are
+ * the second line, independent of any one isolate: they probe /readyz from many locations, and
+ * when a region fails them its origin hostname answers at once instead of hanging, so the worker's
+ * forward fails in milliseconds rather than at REGION_TIMEOUT_MS and its failover takes over.
+ */
+export class EdgeStack extends TerraformStack {
+  readonly script: WorkersScript
+  readonly pools: LoadBalancerPool[] = []
+  readonly loadBalancers: LoadBalancer[] = []
+
+  constructor(scope: Construct, registry: RegionRegistry, options: EdgeOptions) {
+    super(scope, 'edge')
+    new CloudflareProvider(this, 'cloudflare', {}) // CLOUDFLARE_API_TOKEN from the environment
+    const variable = (name: string, description: string, sensitive = false) =>
+      new TerraformVariable(this, name, { type: 'string', description, sensitive, nullable: false })
+        .stringValue
+    const accountId = variable('cloudflare_account_id', 'Cloudflare account of the edge')
+    const zoneId = variable(
+      'cloudflare_zone_id',
+      `Zone holding ${options.apiHostname} and the region origins`,
+    )
+    const edgeSecret = variable(
+      'edge_signing_secret',
+      'Shared with every region (same value in every stack)',
+      true,
+    )
+    const upstashUrl = variable(
+      'upstash_redis_rest_url',
+      'Upstash Redis REST endpoint for rate limits',
+    )
+    const upstashToken = variable('upstash_redis_rest_token', 'Upstash Redis REST token', true)
+    const balancers = new TerraformVariable(this, 'region_load_balancers', {
+      type: 'map(string)',
+      description: 'Region id → its ALB DNS name (`load_balancer_dns` output of each region stack)',
+      nullable: false,
+    })
+
+    const wrangler = options.wrangler
+    const keys = new WorkersKvNamespace(this, 'api-keys', {
+      accountId,
+      title: `${wrangler.name}-api-keys`,
+    })
+    this.script = new WorkersScript(this, 'worker', {
+      accountId,
+      scriptName: wrangler.name,
+      contentFile: options.bundle.file,
+      contentSha256: options.bundle.sha256,
+      mainModule: 'index.js',
+      compatibilityDate: wrangler.compatibilityDate,
+      compatibilityFlags: [...wrangler.compatibilityFlags],
+      bindings: [
+        ...wrangler.kvBindings.map((name) => ({
+          type: 'kv_namespace',
+          name,
+          namespaceId: keys.id,
+        })),
+        { type: 'secret_text', name: 'EDGE_SECRET', text: edgeSecret },
+        { type: 'secret_text', name: 'UPSTASH_REDIS_REST_TOKEN', text: upstashToken },
+        { type: 'plain_text', name: 'UPSTASH_REDIS_REST_URL', text: upstashUrl },
+        ...Object.entries(wrangler.vars).map(([name, text]) => ({
+          type: 'plain_text',
+          name,
+          text,
+        })),
+      ],
+    })
+    new WorkersCronTrigger(this, 'probe-cron', {
+      accountId,
+      scriptName: this.script.scriptName,
+      schedules: wrangler.crons.map((cron) => ({ cron })),
+    })
+    // A proxied record with a placeholder address: the hostname exists only for the worker route.
+    new DnsRecord(this, 'api-hostname', {
+      zoneId,
+      name: options.apiHostname,
+      type: 'AAAA',
+      content: '100::',
+      proxied: true,
+      ttl: 1,
+      comment: 'Meridian edge: served by the worker route',
+    })
+    new WorkersRoute(this, 'route', {
+      zoneId,
+      pattern: `${options.apiHostname}/*`,
+      script: this.script.scriptName,
+    })
+
+    const monitor = new LoadBalancerMonitor(this, 'readyz', {
+      accountId,
+      type: 'https',
+      method: 'GET',
+      path: '/readyz',
+      expectedCodes: '200',
+      interval: monitorSettings.intervalSec,
+      timeout: monitorSettings.timeoutSec,
+      retries: monitorSettings.retries,
+      consecutiveDown: monitorSettings.consecutiveDown,
+      consecutiveUp: monitorSettings.consecutiveUp,
+      description: 'Meridian region readiness (Postgres, Redis, Kafka reachable)',
+    })
+    for (const region of registry.regions)
+      this.addRegion(region, accountId, zoneId, monitor, Fn.lookup(balancers.value, region.id))
+
+    new TerraformOutput(this, 'api_url', { value: `https://${options.apiHostname}` })
+  }
+
+  private addRegion(
+    region: Region,
+    accountId: string,
+    zoneId: string,
+    monitor: LoadBalancerMonitor,
+    albDns: string,
+  ): void {
+    const host = new URL(region.origin).hostname
+    const pool = new LoadBalancerPool(this, `pool-${region.id}`, {
+      accountId,
+      name: `meridian-${region.id}`,
+      description: `${region.displayName}: the region's load balancer`,
+      monitor: monitor.id,
+      minimumOrigins: 1,
+      // The ALB's certificate is for the origin hostname, and the API routes by it.
+      origins: [
+        {
+          name: `${region.id}-alb`,
+          address: albDns,
+          enabled: true,
+          weight: 1,
+          header: { host: [host] },
+        },
+      ],
+    })
+    this.pools.push(pool)
+    this.loadBalancers.push(
+      new LoadBalancer(this, `lb-${region.id}`, {
+        zoneId,
+        name: host,
+        description: `${region.displayName} origin, health-checked by Cloudflare`,
+        defaultPools: [pool.id],
+        fallbackPool: pool.id,
+        proxied: true,
+        steeringPolicy: 'off',
+      }),
+    )
+  }
+}

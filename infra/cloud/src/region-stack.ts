@@ -1,0 +1,54 @@
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js'
+import type { Region } from '@meridian/core'
+import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf'
+import type { Construct } from 'constructs'
+import { Alarms } from './alarms.ts'
+import { DataTier } from './data.ts'
+import { tagsFor } from './naming.ts'
+import { Network } from './network.ts'
+import { Services } from './services.ts'
+
+/** One region of the fleet: network, data tier, services, alarms. Its own state, its own blast radius. */
+export class RegionStack extends TerraformStack {
+  readonly network: Network
+  readonly data: DataTier
+  readonly services: Services
+  readonly alarms: Alarms
+
+  constructor(
+    scope: Construct,
+    readonly region: Region,
+  ) {
+    super(scope, `region-${region.id}`)
+    new AwsProvider(this, 'aws', {
+      region: region.awsRegion,
+      defaultTags: [{ tags: tagsFor(region, 'region') }],
+    })
+    const variable = (name: string, description: string, sensitive = false) =>
+      new TerraformVariable(this, name, { type: 'string', description, sensitive, nullable: false })
+        .stringValue
+    const inputs = {
+      image: variable('image', 'Meridian container image (repository:tag) to run'),
+      certificateArn: variable('certificate_arn', `ACM certificate for ${region.origin}`),
+      edgeSecret: variable(
+        'edge_signing_secret',
+        'Shared with the edge worker (same value in every stack)',
+        true,
+      ),
+      processorUrls: variable('processor_urls', 'PROCESSOR_URLS: name=url,… in routing order'),
+    }
+    this.network = new Network(this, 'network', region)
+    this.data = new DataTier(this, 'data', region, this.network)
+    this.services = new Services(this, 'services', region, this.network, this.data, inputs)
+    this.alarms = new Alarms(this, 'alarms', region, this.data, this.services)
+
+    new TerraformOutput(this, 'load_balancer_dns', {
+      value: this.services.loadBalancer.dnsName,
+      description: `Point ${new URL(region.origin).hostname} here (EdgeStack does, through Cloudflare)`,
+    })
+    new TerraformOutput(this, 'kafka_bootstrap_brokers', {
+      value: this.data.kafka.bootstrapBrokersSaslIam,
+    })
+    new TerraformOutput(this, 'alarm_topic_arn', { value: this.alarms.topic.arn })
+  }
+}

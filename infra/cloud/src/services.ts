@@ -1,0 +1,367 @@
+import { AppautoscalingPolicy } from '@cdktf/provider-aws/lib/appautoscaling-policy/index.js'
+import { AppautoscalingTarget } from '@cdktf/provider-aws/lib/appautoscaling-target/index.js'
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js'
+import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster/index.js'
+import { EcsService } from '@cdktf/provider-aws/lib/ecs-service/index.js'
+import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition/index.js'
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js'
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js'
+import { Lb } from '@cdktf/provider-aws/lib/lb/index.js'
+import { LbListener } from '@cdktf/provider-aws/lib/lb-listener/index.js'
+import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group/index.js'
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js'
+import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version/index.js'
+import type { Region } from '@meridian/core'
+import { Construct } from 'constructs'
+import type { DataTier } from './data.ts'
+import { names, tagsFor } from './naming.ts'
+import type { Network } from './network.ts'
+import { assumedBy, kafkaActions, kafkaArns, policy } from './policies.ts'
+import { containerPort, type ServiceName, services, sizing } from './sizing.ts'
+
+/** What an operator supplies per deploy: never written into the synthesized files. */
+export interface RegionInputs {
+  /** Container image of the Meridian services (one image, the entry point picks the role). */
+  readonly image: string
+  /** ACM certificate for the region's public origin. */
+  readonly certificateArn: string
+  /** Shared with the edge worker: requests not signed with it are refused by the region. */
+  readonly edgeSecret: string
+  /** PROCESSOR_URLS for the workers: name=url,… in routing order. */
+  readonly processorUrls: string
+}
+
+/** The process each service runs; replication is its own entry point. */
+const entryPoint: Record<ServiceName, string> = {
+  api: 'regions/src/main.ts',
+  workers: 'regions/src/main.ts',
+  relay: 'regions/src/main.ts',
+  replicator: 'replication/src/main.ts',
+  applier: 'replication/src/main.ts',
+}
+
+/**
+ * The region's compute: one ECS cluster on Fargate with a service per role, the public load
+ * balancer in front of the API, autoscaling, logs, and the task roles each role needs (the
+ * replicator's role is the one ReplicationStack grants peer-cluster reads to).
+ */
+export class Services extends Construct {
+  readonly cluster: EcsCluster
+  readonly loadBalancer: Lb
+  readonly targetGroup: LbTargetGroup
+  readonly services: Record<ServiceName, EcsService>
+  readonly taskRoles: Record<ServiceName, IamRole>
+  readonly edgeSecret: SecretsmanagerSecret
+
+  constructor(
+    scope: Construct,
+    id: string,
+    region: Region,
+    network: Network,
+    data: DataTier,
+    inputs: RegionInputs,
+  ) {
+    super(scope, id)
+    const tags = tagsFor(region, 'services')
+    this.cluster = new EcsCluster(this, 'cluster', {
+      name: names.region(region),
+      setting: [{ name: 'containerInsights', value: 'enhanced' }],
+      tags,
+    })
+    this.edgeSecret = new SecretsmanagerSecret(this, 'edge-secret', {
+      name: names.edgeSecret(region),
+      description: 'EDGE_SECRET: verifies that requests were signed by the Meridian edge',
+      kmsKeyId: data.key.arn,
+      tags,
+    })
+    new SecretsmanagerSecretVersion(this, 'edge-secret-value', {
+      secretId: this.edgeSecret.id,
+      secretString: inputs.edgeSecret,
+    })
+
+    ;[this.loadBalancer, this.targetGroup] = this.createLoadBalancer(region, network, inputs)
+    const execution = this.createExecutionRole(region, data)
+    const env = this.environment(region, data)
+    const taskRoles = {} as Record<ServiceName, IamRole>
+    const created = {} as Record<ServiceName, EcsService>
+    for (const name of Object.keys(services) as ServiceName[]) {
+      taskRoles[name] = this.createTaskRole(region, name, data)
+      created[name] = this.createService(
+        region,
+        name,
+        network,
+        data,
+        inputs,
+        execution,
+        taskRoles[name],
+        env,
+      )
+    }
+    this.taskRoles = taskRoles
+    this.services = created
+  }
+
+  private createLoadBalancer(
+    region: Region,
+    network: Network,
+    inputs: RegionInputs,
+  ): [Lb, LbTargetGroup] {
+    const tags = tagsFor(region, 'load-balancer')
+    const lb = new Lb(this, 'alb', {
+      name: `${names.region(region)}-api`,
+      loadBalancerType: 'application',
+      internal: false,
+      subnets: network.publicSubnets.map((s) => s.id),
+      securityGroups: [network.albSg.id],
+      dropInvalidHeaderFields: true,
+      enableDeletionProtection: true,
+      idleTimeout: 30,
+      tags,
+    })
+    const tg = new LbTargetGroup(this, 'api-targets', {
+      name: `${names.region(region)}-api`,
+      port: containerPort,
+      protocol: 'HTTP',
+      targetType: 'ip',
+      vpcId: network.vpc.id,
+      deregistrationDelay: '30',
+      // /readyz fails while Postgres, Redis or Kafka is unreachable, so the ALB (and the edge's
+      // Cloudflare monitor behind it) stop sending payments to a task that cannot take them.
+      healthCheck: {
+        path: '/readyz',
+        matcher: '200',
+        interval: 10,
+        timeout: 5,
+        healthyThreshold: 2,
+        unhealthyThreshold: 2,
+      },
+      tags,
+    })
+    new LbListener(this, 'https', {
+      loadBalancerArn: lb.arn,
+      port: 443,
+      protocol: 'HTTPS',
+      sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      certificateArn: inputs.certificateArn,
+      defaultAction: [{ type: 'forward', targetGroupArn: tg.arn }],
+      tags,
+    })
+    return [lb, tg]
+  }
+
+  /** Pulls the image, writes logs, and reads exactly the region's three secrets at task start. */
+  private createExecutionRole(region: Region, data: DataTier): IamRole {
+    const role = new IamRole(this, 'execution-role', {
+      name: `${names.region(region)}-task-execution`,
+      assumeRolePolicy: assumedBy('ecs-tasks.amazonaws.com'),
+      managedPolicyArns: ['arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy'],
+      tags: tagsFor(region, 'iam'),
+    })
+    new IamRolePolicy(this, 'execution-secrets', {
+      role: role.id,
+      policy: policy(
+        {
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: [
+            data.postgres.masterUserSecret.get(0).secretArn,
+            data.redisAuth.arn,
+            this.edgeSecret.arn,
+          ],
+        },
+        {
+          Effect: 'Allow',
+          Action: 'ssm:GetParameters',
+          Resource: `arn:aws:ssm:${region.awsRegion}:${data.accountId}:parameter${names.peerKafkaParameter(region)}`,
+        },
+        { Effect: 'Allow', Action: 'kms:Decrypt', Resource: data.key.arn },
+      ),
+    })
+    return role
+  }
+
+  private createTaskRole(region: Region, name: ServiceName, data: DataTier): IamRole {
+    const role = new IamRole(this, `${name}-task-role`, {
+      name:
+        name === 'replicator'
+          ? names.replicatorRole(region)
+          : `${names.region(region)}-${name}-task`,
+      assumeRolePolicy: assumedBy('ecs-tasks.amazonaws.com'),
+      tags: tagsFor(region, 'iam'),
+    })
+    const kafka = kafkaArns(data.kafka.arn)
+    new IamRolePolicy(this, `${name}-kafka`, {
+      role: role.id,
+      policy: policy({
+        Effect: 'Allow',
+        Action: kafkaActions.readWrite,
+        Resource: [kafka.cluster, kafka.topics, kafka.groups],
+      }),
+    })
+    return role
+  }
+
+  /** The environment every Meridian process of this region shares; the contract is config.ts. */
+  private environment(region: Region, data: DataTier): Record<string, string> {
+    return {
+      REGION: region.id,
+      AWS_REGION: region.awsRegion,
+      HOST: '0.0.0.0',
+      PORT: String(containerPort),
+      // The password comes from PGPASSWORD (a secret), never from this URL.
+      REGION_DATABASE_URL: `postgresql://meridian@${data.postgres.address}:5432/meridian?sslmode=verify-full`,
+      PG_POOL_SIZE_MAX: String(sizing.postgres.poolSizeMax),
+      REDIS_URL: `rediss://${data.redis.primaryEndpointAddress}:6379`,
+      KAFKA_BROKERS: data.kafka.bootstrapBrokersSaslIam,
+      KAFKA_AUTH: 'aws-msk-iam',
+      // RDS certificates chain to Amazon's RDS CA, which the image ships; Node does not trust it by default.
+      NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/rds-global-bundle.pem',
+    }
+  }
+
+  private createService(
+    region: Region,
+    name: ServiceName,
+    network: Network,
+    data: DataTier,
+    inputs: RegionInputs,
+    execution: IamRole,
+    taskRole: IamRole,
+    shared: Record<string, string>,
+  ): EcsService {
+    const spec = services[name]
+    const logs = new CloudwatchLogGroup(this, `${name}-logs`, {
+      name: `/meridian/${region.id}/${name}`,
+      retentionInDays: sizing.logsRetentionDays,
+      kmsKeyId: data.key.arn,
+      tags: tagsFor(region, name),
+    })
+    const isReplication = name === 'replicator' || name === 'applier'
+    const environment = {
+      ...shared,
+      ...(isReplication
+        ? { REPLICATION_ROLES: spec.roles }
+        : { ROLES: spec.roles, PROCESSOR_URLS: inputs.processorUrls }),
+    }
+    const secrets = [
+      {
+        name: 'PGPASSWORD',
+        valueFrom: `${data.postgres.masterUserSecret.get(0).secretArn}:password::`,
+      },
+      { name: 'REDIS_PASSWORD', valueFrom: data.redisAuth.arn },
+      ...(isReplication ? [] : [{ name: 'EDGE_SECRET', valueFrom: this.edgeSecret.arn }]),
+      // Written by ReplicationStack: every other region's bootstrap brokers.
+      ...(isReplication
+        ? [
+            {
+              name: 'PEER_KAFKA',
+              valueFrom: `arn:aws:ssm:${region.awsRegion}:${data.accountId}:parameter${names.peerKafkaParameter(region)}`,
+            },
+          ]
+        : []),
+    ]
+    const task = new EcsTaskDefinition(this, `${name}-task`, {
+      family: `${names.region(region)}-${name}`,
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: String(spec.cpu),
+      memory: String(spec.memoryMb),
+      executionRoleArn: execution.arn,
+      taskRoleArn: taskRole.arn,
+      runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
+      // The root filesystem is read-only; tsx's compile cache and the partition map live in /tmp.
+      volume: [{ name: 'tmp' }],
+      containerDefinitions: JSON.stringify([
+        {
+          name,
+          image: inputs.image,
+          essential: true,
+          command: ['node', '--import', 'tsx', entryPoint[name]],
+          portMappings: name === 'api' ? [{ containerPort, protocol: 'tcp' }] : [],
+          environment: Object.entries(environment).map(([k, v]) => ({ name: k, value: v })),
+          secrets,
+          readonlyRootFilesystem: true,
+          mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp' }],
+          stopTimeout: 30,
+          logConfiguration: {
+            logDriver: 'awslogs',
+            options: {
+              'awslogs-group': logs.name,
+              'awslogs-region': region.awsRegion,
+              'awslogs-stream-prefix': name,
+            },
+          },
+        },
+      ]),
+      tags: tagsFor(region, name),
+    })
+    const service = new EcsService(this, `${name}-service`, {
+      name,
+      cluster: this.cluster.arn,
+      taskDefinition: task.arn,
+      launchType: 'FARGATE',
+      desiredCount: spec.tasksMin,
+      deploymentMinimumHealthyPercent: 100,
+      deploymentMaximumPercent: 200,
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      networkConfiguration: {
+        subnets: network.appSubnets.map((s) => s.id),
+        securityGroups: [network.appSg.id],
+        assignPublicIp: false,
+      },
+      ...(name === 'api'
+        ? {
+            loadBalancer: [
+              { targetGroupArn: this.targetGroup.arn, containerName: name, containerPort },
+            ],
+            healthCheckGracePeriodSeconds: 30,
+          }
+        : {}),
+      propagateTags: 'SERVICE',
+      // Autoscaling owns the count once the service exists.
+      lifecycle: { ignoreChanges: ['desired_count'] },
+      tags: tagsFor(region, name),
+    })
+    if (spec.tasksMax > spec.tasksMin) this.autoscale(region, name, service)
+    return service
+  }
+
+  private autoscale(region: Region, name: ServiceName, service: EcsService): void {
+    const spec = services[name]
+    const target = new AppautoscalingTarget(this, `${name}-scaling`, {
+      serviceNamespace: 'ecs',
+      resourceId: `service/${this.cluster.name}/${service.name}`,
+      scalableDimension: 'ecs:service:DesiredCount',
+      minCapacity: spec.tasksMin,
+      maxCapacity: spec.tasksMax,
+      tags: tagsFor(region, name),
+    })
+    const track = (
+      key: string,
+      targetValue: number,
+      metric: { predefinedMetricType: string; resourceLabel?: string },
+    ) =>
+      new AppautoscalingPolicy(this, `${name}-scale-${key}`, {
+        name: `${names.region(region)}-${name}-${key}`,
+        policyType: 'TargetTrackingScaling',
+        serviceNamespace: target.serviceNamespace,
+        resourceId: target.resourceId,
+        scalableDimension: target.scalableDimension,
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue,
+          predefinedMetricSpecification: metric,
+          scaleOutCooldown: 60,
+          scaleInCooldown: 300,
+        },
+      })
+    if ('cpuTargetPercent' in spec)
+      track('cpu', spec.cpuTargetPercent, {
+        predefinedMetricType: 'ECSServiceAverageCPUUtilization',
+      })
+    if ('requestsPerTaskTarget' in spec)
+      track('requests', spec.requestsPerTaskTarget, {
+        predefinedMetricType: 'ALBRequestCountPerTarget',
+        resourceLabel: `${this.loadBalancer.arnSuffix}/${this.targetGroup.arnSuffix}`,
+      })
+  }
+}

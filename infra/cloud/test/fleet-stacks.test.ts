@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fleet, parseRegistry, type RegionRegistry } from '@meridian/core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { bundleEdgeWorker } from '../src/bundle.ts'
+import { readWranglerSettings } from '../src/edge-settings.ts'
+import type { EdgeBundle } from '../src/edge-stack.ts'
+import { subnetCidr } from '../src/naming.ts'
+import { only, referencedPath, resources, synthesize } from './synth.ts'
+
+/** The fleet plus one registry entry: the whole of what "adding a region" takes. */
+const fourRegions: RegionRegistry = parseRegistry({
+  ...fleet,
+  epoch: fleet.epoch + 1,
+  regions: [
+    ...fleet.regions,
+    {
+      id: 'sa-east',
+      displayName: 'SA East (São Paulo)',
+      awsRegion: 'sa-east-1',
+      origin: 'https://sa-east.api.meridian.example',
+      cidr: '10.40.0.0/16',
+    },
+  ],
+  merchants: fleet.merchants.map((m) => ({ ...m, failover: [...m.failover, 'sa-east'] })),
+})
+
+let bundle: EdgeBundle
+beforeAll(() => {
+  bundle = bundleEdgeWorker(mkdtempSync(join(tmpdir(), 'meridian-edge-')))
+}, 60_000)
+
+describe.each([
+  ['three regions (the fleet)', fleet],
+  ['four regions (one registry entry added)', fourRegions],
+])('%s', (_, registry) => {
+  const n = registry.regions.length
+
+  it('grows a region stack per region, an edge pool per region and n·(n−1) replication links', () => {
+    const synth = synthesize(registry, bundle)
+    console.log(`${n} regions synthesized in ${Math.round(synth.ms)} ms`)
+    expect(Object.keys(synth.stacks).sort()).toEqual(
+      [...registry.regions.map((r) => `region-${r.id}`), 'edge', 'replication'].sort(),
+    )
+
+    const edge = synth.stack('edge')
+    const pools = resources(edge, 'cloudflare_load_balancer_pool').map(([, p]) => p)
+    expect(pools).toHaveLength(n)
+    for (const region of registry.regions) {
+      const pool = pools.find((p) => p.name === `meridian-${region.id}`)
+      const [origin] = (pool?.origins ?? []) as { address: string; header: { host: string[] } }[]
+      expect(origin?.header.host, region.id).toEqual([new URL(region.origin).hostname])
+      expect(origin?.address).toContain(`region_load_balancers["${region.id}"]`)
+      expect(referencedPath(edge, pool?.monitor)).toBe('edge/readyz')
+    }
+    expect(
+      resources(edge, 'cloudflare_load_balancer')
+        .map(([, lb]) => lb.name)
+        .sort(),
+    ).toEqual(registry.regions.map((r) => new URL(r.origin).hostname).sort())
+
+    const replication = synth.stack('replication')
+    expect(resources(replication, 'aws_vpc_peering_connection')).toHaveLength((n * (n - 1)) / 2)
+    expect(resources(replication, 'aws_vpc_peering_connection_accepter')).toHaveLength(
+      (n * (n - 1)) / 2,
+    )
+    expect(resources(replication, 'aws_route')).toHaveLength(n * (n - 1) * 3)
+    const grants = resources(replication, 'aws_iam_role_policy').map(
+      ([, p]) => `${p.provider}:${p.role}:${p.name}`,
+    )
+    expect(grants).toHaveLength(n * (n - 1))
+    const ingress = resources(replication, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r)
+    expect(ingress).toHaveLength(n * (n - 1) * 3)
+    for (const origin of registry.regions)
+      for (const destination of registry.regions.filter((d) => d !== origin)) {
+        expect(grants).toContain(
+          `aws.${destination.id}:meridian-${destination.id}-replication-task:read-${origin.id}-kafka`,
+        )
+        const admitted = ingress.filter(
+          (r) =>
+            r.provider === `aws.${origin.id}` &&
+            String(r.description).startsWith(`${destination.id} `),
+        )
+        expect(admitted.map((r) => r.cidr_ipv4).sort(), `${destination.id} → ${origin.id}`).toEqual(
+          [0, 1, 2].map((i) => subnetCidr(destination, 'app', i)).sort(),
+        )
+        expect(admitted.every((r) => r.from_port === 9098 && r.to_port === 9098)).toBe(true)
+      }
+    for (const destination of registry.regions) {
+      const parameter = resources(replication, 'aws_ssm_parameter').find(([path]) =>
+        path.endsWith(`peer-kafka-${destination.id}`),
+      )?.[1]
+      const others = registry.regions.filter((r) => r !== destination).map((r) => `"${r.id}=%s"`)
+      for (const o of others) expect(String(parameter?.value)).toContain(o)
+      expect(String(parameter?.value)).not.toContain(`"${destination.id}=%s"`)
+    }
+  })
+})
+
+describe('EdgeStack', () => {
+  it('deploys the bundled worker with the bindings, vars and cron of wrangler.toml', () => {
+    const synth = synthesize(fleet, bundle)
+    const edge = synth.stack('edge')
+    const script = only(edge, 'cloudflare_workers_script')
+    const wrangler = readWranglerSettings()
+    const bindings = script.bindings as { name: string; type: string; text?: string }[]
+    expect(bindings.filter((b) => b.type === 'kv_namespace').map((b) => b.name)).toEqual([
+      'API_KEYS',
+    ])
+    expect(
+      bindings
+        .filter((b) => b.type === 'secret_text')
+        .map((b) => b.name)
+        .sort(),
+    ).toEqual(['EDGE_SECRET', 'UPSTASH_REDIS_REST_TOKEN'])
+    for (const [name, value] of Object.entries(wrangler.vars))
+      expect(bindings).toContainEqual({ name, type: 'plain_text', text: value })
+    expect(script.compatibility_date).toBe(wrangler.compatibilityDate)
+    expect(only(edge, 'cloudflare_workers_cron_trigger').schedules).toEqual(
+      wrangler.crons.map((cron) => ({ cron })),
+    )
+    expect(only(edge, 'cloudflare_workers_route').pattern).toBe('api.meridian.example/*')
+    // The content path resolves from the stack's directory to the very bytes that were hashed.
+    const file = resolve(synth.outdir, 'stacks', 'edge', String(script.content_file))
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(
+      script.content_sha256,
+    )
+    expect(edge.variable?.edge_signing_secret).toMatchObject({ sensitive: true })
+    expect(edge.variable?.upstash_redis_rest_token).toMatchObject({ sensitive: true })
+  })
+
+  it('reads wrangler.toml strictly: a line it cannot read is an error, not a silent default', () => {
+    expect(() =>
+      readWranglerSettings(
+        'name = "x"\nmain = "a.ts"\ncompatibility_date = "2026-01-01"\nthis is not toml\n',
+      ),
+    ).toThrow(/cannot read line/)
+    expect(() => readWranglerSettings('name = "x"\n')).toThrow(/missing main/)
+  })
+})
