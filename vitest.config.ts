@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{core,regions,replication,edge}/src/**/*.test.ts'],
+          include: ['{core,regions,replication,edge,infra/local}/src/**/*.test.ts'],
           environment: 'node',
         },
       },

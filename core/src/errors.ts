@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'currency_invalid'
   | 'idempotency_key_missing'
   | 'idempotency_key_invalid'
+  | 'payment_id_invalid'
   | 'idempotency_key_reused'
   | 'idempotency_key_in_use'
   | 'payment_invalid_state'

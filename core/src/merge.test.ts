@@ -27,6 +27,9 @@ const payment: fc.Arbitrary<Payment> = fc
     version: fc.integer({ min: 1, max: 9 }),
     wall: fc.integer({ min: 0, max: 99 }),
     region: fc.constantFrom(...regions),
+    // Independent of the clock's region: one id created in two regions (a failover race).
+    origin: fc.constantFrom(...regions),
+    created: fc.integer({ min: 0, max: 3 }),
     pending: fc.constantFrom(null, 'capture' as const, 'cancel' as const),
   })
   .map((r) => ({
@@ -49,8 +52,8 @@ const payment: fc.Arbitrary<Payment> = fc
     processor: null,
     processorRef: null,
     authorizedAtMs: null,
-    originRegion: r.region,
-    createdAtMs: 0,
+    originRegion: r.origin,
+    createdAtMs: r.created,
     hlc: `${String(r.wall).padStart(15, '0')}.00000.${r.region}`,
     version: r.version,
   }))
@@ -198,7 +201,24 @@ describe('merge properties that matter for money', () => {
         const ab = comparePaymentProgress(a, b)
         const ba = comparePaymentProgress(b, a)
         expect(Math.sign(ab)).toBe(-Math.sign(ba) || 0)
-        if (ab === 0) expect(a).toEqual(b)
+        const creationless = (p: Payment) => ({ ...p, originRegion: '', createdAtMs: 0 })
+        if (ab === 0) expect(creationless(a)).toEqual(creationless(b))
+      }),
+    )
+  })
+
+  it('a payment created in two regions keeps the smaller origin and the earlier creation', () => {
+    fc.assert(
+      fc.property(replica, replica, (a, b) => {
+        const merged = mergePayment(a, b).payment
+        expect(merged.originRegion).toBe([a.payment.originRegion, b.payment.originRegion].sort()[0])
+        expect(merged.createdAtMs).toBe(Math.min(a.payment.createdAtMs, b.payment.createdAtMs))
+        const winner = comparePaymentProgress(a.payment, b.payment) >= 0 ? a.payment : b.payment
+        expect({ ...merged, originRegion: '', createdAtMs: 0 }).toEqual({
+          ...winner,
+          originRegion: '',
+          createdAtMs: 0,
+        })
       }),
     )
   })

@@ -52,10 +52,12 @@ export function comparePaymentProgress(a: Payment, b: Payment): number {
     a.amountRefunded - b.amountRefunded ||
     a.version - b.version ||
     compareText(a.hlc, b.hlc) ||
-    compareText(a.originRegion, b.originRegion) ||
-    compareText(JSON.stringify(a), JSON.stringify(b))
+    compareText(withoutCreation(a), withoutCreation(b))
   )
 }
+
+/** Where and when the payment was created are merged on their own (below): the order ignores them. */
+const withoutCreation = (p: Payment) => JSON.stringify({ ...p, originRegion: '', createdAtMs: 0 })
 
 /** A payment as replicated: the winning snapshot plus every status any region has recorded. */
 export interface PaymentReplica {
@@ -71,7 +73,19 @@ function union<T extends string>(a: readonly T[], b: readonly T[]): T[] {
 export function mergePayment(a: PaymentReplica, b: PaymentReplica): PaymentReplica {
   if (a.payment.id !== b.payment.id)
     throw new Error(`cannot merge ${a.payment.id} with ${b.payment.id}`)
-  const payment = comparePaymentProgress(a.payment, b.payment) >= 0 ? a.payment : b.payment
+  const winner = comparePaymentProgress(a.payment, b.payment) >= 0 ? a.payment : b.payment
+  // One payment id created in two regions (a failover retry carrying the edge's id reached a
+  // region before the original's replica did) has two origins and two creation times: every
+  // region keeps the smaller of each, so each counts the payment once, in the same usage slot.
+  const originRegion =
+    compareText(a.payment.originRegion, b.payment.originRegion) <= 0
+      ? a.payment.originRegion
+      : b.payment.originRegion
+  const createdAtMs = Math.min(a.payment.createdAtMs, b.payment.createdAtMs)
+  const payment =
+    winner.originRegion === originRegion && winner.createdAtMs === createdAtMs
+      ? winner
+      : { ...winner, originRegion, createdAtMs }
   return { payment, seen: union(a.seen, b.seen) }
 }
 

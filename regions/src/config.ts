@@ -88,6 +88,12 @@ const envSchema = z.object({
   RATE_LIMIT_PER_SEC: z.coerce.number().positive().default(regionDefaults.rate.perSec),
   RATE_LIMIT_BURST: z.coerce.number().positive().default(regionDefaults.rate.burst),
   BLOCKED_CARDS: z.string().default(''),
+  /** Tier-1 fraud velocity: payments per card per window (load tests and drills raise it). */
+  FRAUD_CARD_PAYMENTS_PER_WINDOW_MAX: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(defaultFraudPolicy.cardPaymentsPerWindowMax),
   PARTITION_MAP_FILE: z.string().optional(),
   EVENTS_PARTITIONS: z.coerce.number().int().positive().default(regionDefaults.eventsPartitions),
 })
@@ -129,7 +135,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
       intervalMs: e.RECONCILE_INTERVAL_MS,
     },
     rate: { perSec: e.RATE_LIMIT_PER_SEC, burst: e.RATE_LIMIT_BURST },
-    fraud: defaultFraudPolicy,
+    fraud: {
+      ...defaultFraudPolicy,
+      cardPaymentsPerWindowMax: e.FRAUD_CARD_PAYMENTS_PER_WINDOW_MAX,
+    },
     blockedCards: e.BLOCKED_CARDS.split(',').filter((c) => c !== ''),
     ...(e.PARTITION_MAP_FILE ? { partitionMapFile: e.PARTITION_MAP_FILE } : {}),
   }

@@ -21,6 +21,11 @@ export interface ReplicationConfig {
    * read access to the other regions' clusters) run apart from the applier (which writes Postgres).
    */
   readonly roles?: Readonly<Record<ReplicationRole, boolean>>
+  /**
+   * Serve POST /replication/links/:origin/{pause,resume} on the status port: how drills cut a
+   * link. Off unless REPLICATION_CONTROL=1; never set in the cloud.
+   */
+  readonly control?: boolean
 }
 
 export const replicationRoles = ['replicator', 'applier'] as const
@@ -51,6 +56,7 @@ const envSchema = z.object({
   REPLICATION_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   REPLICATION_HOST: z.string().default('127.0.0.1'),
   REPLICATION_ROLES: z.string().default(replicationRoles.join(',')),
+  REPLICATION_CONTROL: z.enum(['0', '1']).default('0'),
 })
 
 export function parsePeers(text: string): Record<string, string[]> {
@@ -82,5 +88,6 @@ export function replicationConfigFromEnv(env: NodeJS.ProcessEnv = process.env): 
     ...(e.REPLICATION_PORT === undefined ? {} : { port: e.REPLICATION_PORT }),
     host: e.REPLICATION_HOST,
     roles: parseReplicationRoles(e.REPLICATION_ROLES),
+    control: e.REPLICATION_CONTROL === '1',
   }
 }

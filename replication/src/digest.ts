@@ -29,16 +29,14 @@ export interface StateDigest {
   readonly sections: Readonly<Record<string, { rows: number; digest: string }>>
 }
 
-export async function stateDigest(db: pg.Pool | pg.PoolClient): Promise<StateDigest> {
-  const out: Record<string, { rows: number; digest: string }> = {}
+/** The lines the digest hashes, per section: what a diverged region can be compared by. */
+export async function stateLines(
+  db: pg.Pool | pg.PoolClient,
+): Promise<Record<string, readonly string[]>> {
+  const out: Record<string, readonly string[]> = {}
   for (const [name, sql] of Object.entries(sections)) {
     const { rows } = await db.query<{ line: string }>(`${sql} order by line`)
-    out[name] = {
-      rows: rows.length,
-      digest: createHash('sha256')
-        .update(rows.map((r) => r.line).join('\n'))
-        .digest('hex'),
-    }
+    out[name] = rows.map((r) => r.line)
   }
   const merchants = await db.query<{ merchant_id: string }>(
     'select merchant_id from merchant_configs order by merchant_id',
@@ -46,16 +44,23 @@ export async function stateDigest(db: pg.Pool | pg.PoolClient): Promise<StateDig
   const configs: string[] = []
   for (const { merchant_id } of merchants.rows)
     configs.push(`${merchant_id}|${await configSummary(db, merchant_id)}`)
-  out.configs = {
-    rows: configs.length,
-    digest: createHash('sha256').update(configs.join('\n')).digest('hex'),
-  }
+  out.configs = configs
+  return out
+}
+
+export async function stateDigest(db: pg.Pool | pg.PoolClient): Promise<StateDigest> {
+  const sectionsOut: Record<string, { rows: number; digest: string }> = {}
+  for (const [name, lines] of Object.entries(await stateLines(db)))
+    sectionsOut[name] = {
+      rows: lines.length,
+      digest: createHash('sha256').update(lines.join('\n')).digest('hex'),
+    }
   const digest = createHash('sha256')
     .update(
-      Object.entries(out)
+      Object.entries(sectionsOut)
         .map(([k, v]) => `${k}:${v.digest}`)
         .join('\n'),
     )
     .digest('hex')
-  return { digest, sections: out }
+  return { digest, sections: sectionsOut }
 }

@@ -121,7 +121,7 @@ async function updatePayment(
     `update payments set status = $4, amount_captured = $5, amount_refunded = $6, amount_refund_pending = $7,
        pending_operation = $8, amount_capture_requested = $9, decline_code = $10, failure_message = $11,
        processor = $12, processor_ref = $13, authorized_at = to_timestamp($14 / 1000.0), hlc = $15, version = $16,
-       seen_statuses = $17, updated_at = now()
+       seen_statuses = $17, origin_region = $18, created_at = to_timestamp($19 / 1000.0), updated_at = now()
      where id = $1 and merchant_id = $2 and amount = $3`,
     [
       p.id,
@@ -141,11 +141,36 @@ async function updatePayment(
       p.hlc,
       p.version,
       [...seen],
+      p.originRegion,
+      p.createdAtMs,
     ],
   )
   invariant(
     result.rowCount === 1,
     `replicated snapshot of ${p.id} disagrees with the local payment's identity`,
+  )
+}
+
+/**
+ * The payment's origin or creation time moved (it was created in two regions): its one count
+ * leaves the slot it was counted in here and joins the slot every region agrees on.
+ */
+async function moveUsage(client: pg.PoolClient, from: Payment, to: Payment): Promise<void> {
+  const day = `(to_timestamp($2 / 1000.0) at time zone 'UTC')::date`
+  const taken = await client.query(
+    `update usage_counters set count = count - 1 where merchant_id = $1 and day = ${day} and region = $3`,
+    [from.merchantId, from.createdAtMs, from.originRegion],
+  )
+  invariant(taken.rowCount === 1, `payment ${from.id} was never counted in its usage slot`)
+  // An emptied slot is no slot, as in a region that never counted there.
+  await client.query(
+    `delete from usage_counters where merchant_id = $1 and day = ${day} and region = $3 and count = 0`,
+    [from.merchantId, from.createdAtMs, from.originRegion],
+  )
+  await client.query(
+    `insert into usage_counters (merchant_id, day, region, count) values ($1, ${day}, $3, 1)
+     on conflict (merchant_id, day, region) do update set count = usage_counters.count + 1`,
+    [to.merchantId, to.createdAtMs, to.originRegion],
   )
 }
 
@@ -176,6 +201,11 @@ export async function mergePayments(
     if (merged.payment !== mine.payment || merged.seen.length !== mine.seen.length) {
       await updatePayment(client, merged.payment, merged.seen)
     }
+    if (
+      merged.payment.originRegion !== mine.payment.originRegion ||
+      merged.payment.createdAtMs !== mine.payment.createdAtMs
+    )
+      await moveUsage(client, mine.payment, merged.payment)
     const found = contradictions(merged.seen)
     if (found.length > 0)
       await flag(client, 'payment_status', replica.payment.id, {

@@ -16,6 +16,9 @@ export interface RunningReplication {
   /** Stop only the replicators (links down), e.g. to simulate a partition; start them again. */
   pauseLinks(): Promise<void>
   resumeLinks(): Promise<void>
+  /** One link only: stop (or restart) reading `origin`'s cluster, e.g. a partition drill. */
+  pauseLink(origin: string): Promise<void>
+  resumeLink(origin: string): Promise<void>
 }
 
 /** One region's replication: heartbeat, a replicator per other region, the applier, /replication/status. */
@@ -52,28 +55,39 @@ export async function startReplication(
     stops.push(() => heartbeat.stop())
   }
 
-  const makeReplicators = () =>
-    (roles.replicator ? peers : []).map(
-      (origin) =>
-        new Replicator(
-          config.region,
-          bus,
-          {
-            origin,
-            originBus: createKafkaBus({
-              brokers: config.peers[origin] ?? [],
-              clientId: `replicator-${config.region}-from-${origin}`,
-              log,
-            }),
-          },
-          topics,
-          config.eventsPartitions,
+  const makeReplicator = (origin: string) =>
+    new Replicator(
+      config.region,
+      bus,
+      {
+        origin,
+        originBus: createKafkaBus({
+          brokers: config.peers[origin] ?? [],
+          clientId: `replicator-${config.region}-from-${origin}`,
           log,
-          metrics,
-        ),
+        }),
+      },
+      topics,
+      config.eventsPartitions,
+      log,
+      metrics,
     )
-  let replicators = makeReplicators()
-  for (const r of replicators) await r.start()
+  // origin → its running replicator; a paused link has none.
+  const links = new Map<string, Replicator>()
+  const resumeLink = async (origin: string) => {
+    if (!roles.replicator || links.has(origin)) return
+    if (!peers.includes(origin)) throw new Error(`${origin} is not a peer of ${config.region}`)
+    const r = makeReplicator(origin)
+    links.set(origin, r)
+    await r.start()
+  }
+  const pauseLink = async (origin: string) => {
+    if (!peers.includes(origin)) throw new Error(`${origin} is not a peer of ${config.region}`)
+    const r = links.get(origin)
+    links.delete(origin)
+    await r?.stop()
+  }
+  for (const origin of peers) await resumeLink(origin)
 
   await ensureTopics(
     bus,
@@ -104,7 +118,15 @@ export async function startReplication(
   let url: string | undefined
   const port = config.port
   if (port !== undefined) {
-    const app = statusApp({ region: config.region, pool, bus, peers, topics, metrics })
+    const app = statusApp({
+      region: config.region,
+      pool,
+      bus,
+      peers,
+      topics,
+      metrics,
+      ...(config.control ? { control: { pauseLink, resumeLink } } : {}),
+    })
     server = await new Promise<Server>((resolve) => {
       const s = serve({ fetch: app.fetch, port, hostname: config.host ?? '127.0.0.1' }, () =>
         resolve(s as Server),
@@ -115,19 +137,20 @@ export async function startReplication(
   return {
     url,
     get replicators() {
-      return replicators
+      return [...links.values()]
     },
+    pauseLink,
+    resumeLink,
     async pauseLinks() {
-      for (const r of replicators) await r.stop()
+      for (const origin of peers) await pauseLink(origin)
     },
     async resumeLinks() {
-      replicators = makeReplicators()
-      for (const r of replicators) await r.start()
+      for (const origin of peers) await resumeLink(origin)
     },
     async stop() {
       server?.closeAllConnections()
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()))
-      for (const r of replicators) await r.stop()
+      for (const r of links.values()) await r.stop()
       for (const s of stops) await s()
       await pool.end()
     },

@@ -11,6 +11,11 @@ interface StatusDeps {
   readonly peers: readonly string[]
   readonly topics: ReplicationTopics
   readonly metrics: ReplicationMetrics
+  /** Link switches for drills; absent: the routes do not exist. */
+  readonly control?: {
+    pauseLink(origin: string): Promise<void>
+    resumeLink(origin: string): Promise<void>
+  }
 }
 
 /** Per link: how far behind the applier is, and when events and heartbeats last arrived. */
@@ -72,5 +77,20 @@ export function statusApp(deps: StatusDeps): Hono {
       'Content-Type': deps.metrics.registry.contentType,
     }),
   )
+  const control = deps.control
+  if (control) {
+    app.post('/replication/links/:origin/:action', async (c) => {
+      const { origin, action } = c.req.param()
+      if (!deps.peers.includes(origin)) return c.json({ error: `${origin} is not a peer` }, 404)
+      if (action === 'pause') await control.pauseLink(origin)
+      else if (action === 'resume') await control.resumeLink(origin)
+      else return c.json({ error: 'action is pause or resume' }, 404)
+      return c.json({
+        region: deps.region,
+        origin,
+        link: action === 'pause' ? 'paused' : 'running',
+      })
+    })
+  }
   return app
 }

@@ -39,6 +39,13 @@ export interface GatewayOptions {
   readonly edgeVars?: Readonly<Record<string, string>>
   /** Extra region environment (drills compress timers). */
   readonly regionEnv?: Readonly<Record<string, string>>
+  /** Extra replication environment (drills switch on link control). */
+  readonly replicationEnv?: Readonly<Record<string, string>>
+  /** Database and Redis key prefixes (drills keep theirs apart from `pnpm start`'s). */
+  readonly prefix?: string
+  readonly simulatorSeed?: number
+  /** What the edge calls for a region: its API, or something the caller puts in front of it. */
+  readonly regionOrigin?: (region: string, apiUrl: string) => Promise<string>
 }
 
 /** How often the local topology runs the edge's scheduled health probes (cron is per minute). */
@@ -51,10 +58,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     for (const s of stops.reverse()) await s().catch(() => {})
   }
   try {
-    const topology = await startTopology({ log })
+    const topology = await startTopology({
+      log,
+      ...(options.prefix ? { databasePrefix: options.prefix, redisPrefix: options.prefix } : {}),
+    })
     stops.push(() => topology.stop())
     const edgeSecret = newEdgeSecret()
-    const simulators = await startSimulators({ log, verbose })
+    const simulators = await startSimulators({
+      log,
+      verbose,
+      ...(options.simulatorSeed === undefined ? {} : { seed: options.simulatorSeed }),
+    })
     stops.push(() => simulators.process.stop())
     const services: RegionServices[] = []
     stops.push(async () => {
@@ -79,7 +93,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const peers = topology.regions.filter((r) => r.id !== region.id)
       replication.push({
         region: region.id,
-        ...(await startReplicationService(region, peers, { log, verbose })),
+        ...(await startReplicationService(region, peers, {
+          log,
+          verbose,
+          ...(options.replicationEnv ? { extraEnv: options.replicationEnv } : {}),
+        })),
       })
     }
     const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
@@ -88,7 +106,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       port: options.edgePort ?? localPorts.edge,
       stateDir: join(topology.dataDir, 'edge'),
       edgeSecret,
-      regionOrigins: Object.fromEntries(services.map((s) => [s.region.id, s.apiUrl])),
+      regionOrigins: Object.fromEntries(
+        await Promise.all(
+          services.map(async (s) => [
+            s.region.id,
+            options.regionOrigin ? await options.regionOrigin(s.region.id, s.apiUrl) : s.apiUrl,
+          ]),
+        ),
+      ),
       upstash,
       log,
       verbose,

@@ -51,6 +51,8 @@ export function spawnService(options: ServiceOptions): Promise<ServiceProcess> {
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   )
+  let readyOnce = false
+  let stopping = false
   const recent: string[] = []
   const remember = (line: string) => {
     recent.push(line)
@@ -81,8 +83,16 @@ export function spawnService(options: ServiceOptions): Promise<ServiceProcess> {
       } catch {
         return
       }
-      if (parsed.event !== options.readyEvent) return
+      if (parsed.event !== options.readyEvent || readyOnce) return
+      readyOnce = true
       clearTimeout(timer)
+      // A service that dies on its own is news to whoever runs the topology: say so, with its last words.
+      child.once('exit', (code, signal) => {
+        if (stopping) return
+        process.stderr.write(
+          `[meridian] ${options.name} exited unexpectedly (${signal ?? `code ${code}`}); its last output:\n${recent.slice(-40).join('\n')}\n`,
+        )
+      })
       resolve({
         name: options.name,
         pid: child.pid ?? -1,
@@ -90,6 +100,7 @@ export function spawnService(options: ServiceOptions): Promise<ServiceProcess> {
         exited,
         async stop(signal = 'SIGTERM') {
           if (child.exitCode !== null || child.signalCode !== null) return
+          stopping = true
           child.kill(signal)
           await exited
         },

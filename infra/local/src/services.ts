@@ -26,10 +26,24 @@ export function newEdgeSecret(): string {
   return randomBytes(32).toString('hex')
 }
 
+/** The region roles `pnpm start` runs as separate processes (ROLES of each). */
+export const regionRoles = {
+  api: 'api',
+  relay: 'relay',
+  workers: 'workers',
+  'webhooks+reconciler': 'webhooks,reconciler',
+} as const
+export type RegionRole = keyof typeof regionRoles
+
 export interface RegionServices {
   readonly region: LocalRegion
   readonly apiUrl: string
+  /** The live processes (a role killed and started again is replaced here). */
   readonly processes: ServiceProcess[]
+  /** SIGKILL one role's process: a crash, as drills make them. */
+  kill(role: RegionRole): Promise<void>
+  /** Start a role again with the environment it had. */
+  start(role: RegionRole): Promise<void>
 }
 
 export function replicationPort(regionId: string): number {
@@ -43,7 +57,7 @@ export function replicationPort(regionId: string): number {
 export async function startReplicationService(
   region: LocalRegion,
   peers: readonly LocalRegion[],
-  options: Pick<ServiceOptions, 'log' | 'verbose'>,
+  options: Pick<ServiceOptions, 'log' | 'verbose' | 'extraEnv'>,
 ): Promise<{ process: ServiceProcess; statusUrl: string }> {
   const onLine = (line: string) => options.log(`[${region.id} replication] ${line}`)
   const process = await spawnService({
@@ -57,6 +71,7 @@ export async function startReplicationService(
       PEER_KAFKA: peers.map((p) => `${p.id}=${p.kafka.bootstrap}`).join(','),
       REPLICATION_PORT: String(replicationPort(region.id)),
       LOG_LEVEL: options.verbose ? 'info' : 'warn',
+      ...options.extraEnv,
     },
     ...(options.verbose
       ? { onLine }
@@ -100,41 +115,64 @@ export async function startRegionServices(
 ): Promise<RegionServices> {
   const env = regionEnv(region, options)
   const onLine = (line: string) => options.log(`[${region.id}] ${line}`)
-  const started: ServiceProcess[] = []
+  const running = new Map<RegionRole, ServiceProcess>()
+  const processes: ServiceProcess[] = []
+  const spawnRole = async (role: RegionRole) => {
+    const process = await spawnService({
+      name: `${region.id} ${role}`,
+      entry: 'regions/src/main.ts',
+      readyEvent: 'region.ready',
+      env: {
+        ...env,
+        ROLES: regionRoles[role],
+        ...(role === 'api' ? { PORT: String(regionApiPort(region.id)) } : {}),
+      },
+      ...(options.verbose
+        ? { onLine }
+        : { onLine: (l) => (l.includes('"level":"error"') ? onLine(l) : undefined) }),
+    })
+    running.set(role, process)
+    processes.push(process)
+  }
   try {
-    const roles: [string, Record<string, string>][] = [
-      ['api', { ROLES: 'api', PORT: String(regionApiPort(region.id)) }],
-      ['relay', { ROLES: 'relay' }],
-      ['workers', { ROLES: 'workers' }],
-      ['webhooks+reconciler', { ROLES: 'webhooks,reconciler' }],
-    ]
-    for (const [role, extra] of roles) {
-      started.push(
-        await spawnService({
-          name: `${region.id} ${role}`,
-          entry: 'regions/src/main.ts',
-          readyEvent: 'region.ready',
-          env: { ...env, ...extra },
-          ...(options.verbose
-            ? { onLine }
-            : { onLine: (l) => (l.includes('"level":"error"') ? onLine(l) : undefined) }),
-        }),
-      )
-    }
+    for (const role of Object.keys(regionRoles) as RegionRole[]) await spawnRole(role)
   } catch (error) {
-    await Promise.all(started.map((p) => p.stop()))
+    await Promise.all(processes.map((p) => p.stop()))
     throw error
   }
-  return { region, apiUrl: `http://127.0.0.1:${regionApiPort(region.id)}`, processes: started }
+  return {
+    region,
+    apiUrl: `http://127.0.0.1:${regionApiPort(region.id)}`,
+    processes,
+    async kill(role) {
+      const process = running.get(role)
+      running.delete(role)
+      if (!process) return
+      await process.stop('SIGKILL')
+      processes.splice(processes.indexOf(process), 1)
+    },
+    async start(role) {
+      if (running.has(role)) throw new Error(`${region.id} ${role} is already running`)
+      await spawnRole(role)
+    },
+  }
 }
 
 /** Processor simulators shared by every region (third parties are global), one process. */
-export async function startSimulators(options: { log: (line: string) => void; verbose?: boolean }) {
+export async function startSimulators(options: {
+  log: (line: string) => void
+  verbose?: boolean
+  /** Makes the simulators' random faults replay exactly (drills pass their --seed). */
+  seed?: number
+}) {
   const sims = await spawnService({
     name: 'processor simulators',
     entry: 'regions/src/sim/main.ts',
     readyEvent: 'sim.ready',
-    env: { SIM_PORT_BASE: String(localPorts.simulatorBase) },
+    env: {
+      SIM_PORT_BASE: String(localPorts.simulatorBase),
+      ...(options.seed === undefined ? {} : { SIM_SEED: String(options.seed) }),
+    },
     ...(options.verbose ? { onLine: (l: string) => options.log(`[sim] ${l}`) } : {}),
   })
   return { process: sims, urls: sims.ready.urls as Record<string, string> }

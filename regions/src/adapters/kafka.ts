@@ -194,7 +194,7 @@ export function createKafkaBus(config: KafkaConfig): KafkaBus {
   return {
     producer: (options) =>
       connectProducer(kafka, options?.idempotent ?? true, options?.partitioner),
-    consumer: (options) => wrapConsumer(kafka, options),
+    consumer: (options) => wrapConsumer(kafka, options, config.log),
     admin: () => connectAdmin(kafka),
   }
 }
@@ -245,7 +245,7 @@ async function connectProducer(
   }
 }
 
-function wrapConsumer(kafka: Kafka, options: ConsumerOptions): BusConsumer {
+function wrapConsumer(kafka: Kafka, options: ConsumerOptions, log: Logger): BusConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     partitionAssigners: [dedicatedAssigner(options.claims ?? {})],
@@ -262,9 +262,20 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions): BusConsumer {
       const onAssign = options.onAssign
       if (onAssign) {
         consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-          void onAssign(payload.memberAssignment).then((positions) => {
-            for (const p of positions) consumer.seek(p)
-          })
+          onAssign(payload.memberAssignment).then(
+            (positions) => {
+              for (const p of positions) consumer.seek(p)
+            },
+            // The positions' store is unreachable (its database is down): consume from the
+            // group's committed offsets, which never run ahead of the stored positions, so
+            // at worst events are redelivered, and consumers dedupe. The handler will fail
+            // too while the store is down; the consumer restarts, rejoins, and asks again.
+            (error: unknown) =>
+              log.warn('consumer positions unavailable; starting from committed offsets', {
+                groupId: options.groupId,
+                error: error instanceof Error ? error.message : String(error),
+              }),
+          )
         })
       }
       running = true

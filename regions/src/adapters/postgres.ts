@@ -40,8 +40,12 @@ export function createPool(location: PgLocation): pg.Pool {
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
   })
-  // An idle client losing its connection (server restart, drill) must not crash the process.
+  // A connection dropped by the server (restart, failover, pg_terminate_backend) must not crash
+  // the process. pg emits 'error' on the client: the pool listens while the client is idle, but a
+  // client held checked out (a leader's advisory-lock session) has no listener and would throw.
+  // Queries on such a client reject instead, and their callers retry on a fresh connection.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   return pool
 }
 

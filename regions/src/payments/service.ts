@@ -96,7 +96,12 @@ export class PaymentService {
     this.guard = new IdempotencyGuard(deps)
   }
 
-  async create(caller: Caller, body: Record<string, unknown>): Promise<ApiResult> {
+  /** `proposedId`: the id the edge chose for this payment, kept across its failover attempts. */
+  async create(
+    caller: Caller,
+    body: Record<string, unknown>,
+    proposedId?: string,
+  ): Promise<ApiResult> {
     const parsed = parseWith(createPaymentSchema, body)
     if (!parsed.ok) throw parsed.error
     const request = parsed.value
@@ -111,7 +116,7 @@ export class PaymentService {
       return answerDecision(gate.decision)
     }
     return this.guard.guarded(caller, fingerprint, async () => {
-      const write = this.buildCreate(caller, request, fingerprint, {
+      const write = this.buildCreate(caller, request, fingerprint, proposedId, {
         cardBlocked: gate.cardBlocked || policy.blockedCards.has(request.payment_method),
         cardCount: gate.cardCount,
         merchantCount: gate.merchantCount,
@@ -129,6 +134,7 @@ export class PaymentService {
     caller: Caller,
     request: CreatePaymentRequest,
     fingerprint: string,
+    proposedId: string | undefined,
     facts: { cardBlocked: boolean; cardCount: number; merchantCount: number },
   ): NewPaymentWrite {
     const { clock } = this.deps
@@ -137,7 +143,7 @@ export class PaymentService {
       { amount: request.amount, currency, ...facts },
       this.deps.policy(caller.merchantId).fraud,
     )
-    const id = newId('payment')
+    const id = proposedId ?? newId('payment')
     const now = clock.now()
     const payment: Payment = {
       id,

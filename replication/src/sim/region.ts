@@ -7,7 +7,6 @@ import {
   type GCounter,
   type IdempotencyReplica,
   type JournalEntry,
-  mergeCounter,
   mergeIdempotency,
   mergePayment,
   mergeRefund,
@@ -87,6 +86,11 @@ export class SimRegion {
     if (!local && incoming.payment.originRegion !== this.id)
       this.count(incoming.payment.merchantId, incoming.payment.originRegion, 1)
     const merged = local ? this.merge(local, incoming) : incoming
+    // Created in two regions (a failover race): the count follows the origin every region keeps.
+    if (local && merged.payment.originRegion !== local.payment.originRegion) {
+      this.count(local.payment.merchantId, local.payment.originRegion, -1)
+      this.count(local.payment.merchantId, merged.payment.originRegion, 1)
+    }
     if (local && statusRank[merged.payment.status] < statusRank[local.payment.status]) {
       this.regressions.push(
         `${local.payment.id}: ${local.payment.status} → ${merged.payment.status}`,
@@ -109,10 +113,11 @@ export class SimRegion {
     if (conflict) this.conflicts.add(`idempotency:${k}`)
   }
 
-  /** A grow-only counter: one slot per region, merged by max. */
+  /** Payments per origin region, as usage_counters keeps them: one slot per region. */
   count(merchantId: string, region: string, by: number): void {
-    const current = this.counters.get(merchantId) ?? {}
-    this.counters.set(merchantId, mergeCounter(current, { [region]: (current[region] ?? 0) + by }))
+    const { [region]: slot = 0, ...rest } = this.counters.get(merchantId) ?? {}
+    // An emptied slot is no slot, as in a region that never counted there.
+    this.counters.set(merchantId, slot + by === 0 ? rest : { ...rest, [region]: slot + by })
   }
 
   /** Every entry balances and the whole ledger sums to zero per currency. */

@@ -149,6 +149,37 @@ export function runSimulation(options: SimOptions): SimReport {
     acknowledged.add(id)
   }
 
+  /**
+   * A merchant's retry failed over with the edge's payment id to a region the original has not
+   * reached yet: the same payment is created a second time, here, with this region as origin.
+   */
+  const failoverCreate = (at: string) => {
+    const r = region(at)
+    const elsewhere = ids
+      .filter((id) => id !== at)
+      .flatMap((id) => [...region(id).payments.values()])
+      .filter(
+        (p) =>
+          p.payment.status === 'pending' &&
+          p.payment.version === 1 &&
+          !r.payments.has(p.payment.id),
+      )
+    if (elsewhere.length === 0) return
+    const original = rng.pick(elsewhere).payment
+    const twin = region(original.originRegion).idempotency
+    const record = [...twin.values()].find((i) => i.resourceId === original.id)
+    if (!record || r.idempotency.has(`${record.merchantId}/${record.key}`)) return
+    const hlc = formatHlc(clock(at).now())
+    const payment: Payment = { ...original, originRegion: at, hlc, createdAtMs: step }
+    r.count(payment.merchantId, at, 1)
+    emit(at, {
+      merchantId: payment.merchantId,
+      payment,
+      idempotency: { ...record, originRegion: at, hlc },
+    })
+    stats.failoverCreates = (stats.failoverCreates ?? 0) + 1
+  }
+
   const advance = (at: string) => {
     const r = region(at)
     const open = [...r.payments.values()].filter((p) => !isTerminal(p.payment.status))
@@ -234,7 +265,8 @@ export function runSimulation(options: SimOptions): SimReport {
   for (step = 0; step < options.steps; step++) {
     const at = rng.pick(ids)
     const roll = rng.next()
-    if (roll < 0.3) create(at)
+    if (roll < 0.27) create(at)
+    else if (roll < 0.3) failoverCreate(at)
     else if (roll < 0.55) advance(at)
     else if (roll < 0.6) editConfig(at)
     else if (roll < 0.88) deliver()

@@ -1,4 +1,4 @@
-import { paymentObjectSchema } from '@meridian/core'
+import { edgePaymentIdHeader, newId, paymentObjectSchema } from '@meridian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
 import { startTestRegion, type TestRegion, tableCounts } from '../harness/region.ts'
@@ -169,5 +169,43 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(res.text).not.toMatch(/at .*\.ts/)
     expect(await tableCounts(region.db)).toEqual(counts)
     expect(await region.topicSize()).toBe(topic)
+  })
+})
+
+describe('POST /v1/payments with the id the edge chose', () => {
+  it('creates the payment under that id, and refuses an id that is not a payment id', async () => {
+    const id = newId('payment')
+    const res = await region
+      .client()
+      .post('/v1/payments', valid, 'key-edge-id-1', { headers: { [edgePaymentIdHeader]: id } })
+    expect(res.status).toBe(202)
+    expect(paymentObjectSchema.parse(res.json).id).toBe(id)
+    const bad = await region.client().post('/v1/payments', valid, 'key-edge-id-2', {
+      headers: { [edgePaymentIdHeader]: 'pay_nope' },
+    })
+    expect(bad.status).toBe(400)
+    expect(bad.json).toMatchObject({ error: { code: 'payment_id_invalid' } })
+    const { rows } = await region.db.pool.query(
+      "select count(*)::int as n from idempotency_keys where key = 'key-edge-id-2'",
+    )
+    expect(rows[0].n).toBe(0)
+  })
+
+  it('a second region given the same id and key creates the same payment, not another', async () => {
+    // What the edge does when the first region committed but never answered: same id, same key.
+    const id = newId('payment')
+    const other = await startTestRegion('create-twin', 'eu-west')
+    try {
+      const first = await region
+        .client()
+        .post('/v1/payments', valid, 'key-twin', { headers: { [edgePaymentIdHeader]: id } })
+      const second = await other
+        .client()
+        .post('/v1/payments', valid, 'key-twin', { headers: { [edgePaymentIdHeader]: id } })
+      expect([first.status, second.status]).toEqual([202, 202])
+      expect(paymentObjectSchema.parse(second.json).id).toBe(id)
+    } finally {
+      await other.stop()
+    }
   })
 })

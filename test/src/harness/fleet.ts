@@ -81,6 +81,8 @@ export async function startFleet(label: string, options: FleetOptions = {}): Pro
           return replicators.replicators
         },
         pauseLinks: () => replicators.pauseLinks(),
+        pauseLink: (origin) => replicators.pauseLink(origin),
+        resumeLink: (origin) => replicators.resumeLink(origin),
         resumeLinks: () => replicators.resumeLinks(),
         async stop() {
           await replicators.stop()

@@ -1,3 +1,4 @@
+import { edgePaymentIdHeader, newId } from '@meridian/core'
 import type { replicationStatus } from '@meridian/replication'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
@@ -116,6 +117,46 @@ describe('replication across three regions over real Kafka', () => {
         'https://east.example/hooks',
         'https://west.example/hooks',
       ])
+    }
+  })
+
+  it('one payment created in two regions (a failover race) is counted once, everywhere alike', async () => {
+    // Found by the region-down drill: the edge retried a create, with its payment id, in
+    // eu-west before us-east's original had replicated there, and the usage counters diverged.
+    const merchant = 'mer_twice'
+    const usage = async (region: (typeof fleetRegions)[number]) => {
+      const { rows } = await fleet.regions[region].db.pool.query<{ region: string; count: number }>(
+        'select region, count::int from usage_counters where merchant_id = $1 order by region',
+        [merchant],
+      )
+      return rows
+    }
+    const id = newId('payment')
+    const k = key('twice')
+    const body = { amount: 2500, currency: 'usd', payment_method: 'pm_card_visa' }
+    const headers = { [edgePaymentIdHeader]: id }
+    await fleet.replication['eu-west'].pauseLink('us-east')
+    try {
+      const east = await fleet.regions['us-east']
+        .client(merchant)
+        .post('/v1/payments', body, k, { headers })
+      expect(east.status).toBe(202)
+      const west = await fleet.regions['eu-west']
+        .client(merchant)
+        .post('/v1/payments', body, k, { headers })
+      expect(west.status).toBe(202)
+      expect([east.json.id, west.json.id]).toEqual([id, id])
+    } finally {
+      await fleet.replication['eu-west'].resumeLink('us-east')
+    }
+    await fleet.converged(40_000)
+    for (const region of fleetRegions) {
+      expect(await usage(region)).toEqual([{ region: 'eu-west', count: 1 }])
+      const { rows } = await fleet.regions[region].db.pool.query(
+        'select origin_region from payments where id = $1',
+        [id],
+      )
+      expect(rows).toEqual([{ origin_region: 'eu-west' }])
     }
   })
 

@@ -1,0 +1,151 @@
+import { createPool, databaseUrl, withDatabase } from '@meridian/regions'
+import type pg from 'pg'
+import type { Gateway } from '../gateway.ts'
+import type { KafkaBroker } from '../kafka/broker.ts'
+import type { RegionRole } from '../services.ts'
+import { type LatencyProxy, startLatencyProxy } from './latency-proxy.ts'
+
+/** The prefix of the drill's databases and Redis keys: apart from `pnpm start`'s. */
+export const drillPrefix = 'drill'
+
+/** Drills make timers short so a run fits in minutes: failback, reconciler, probes. */
+export const drillEdgeVars = {
+  FAILBACK_HEALTHY_MS: '3000',
+  FAILBACK_RAMP_MS: '3000',
+  REGION_TIMEOUT_MS: '1500',
+  // The load is all test merchants; the edge's per-merchant limit must not be what we measure.
+  RATE_LIMIT_PER_SEC: '1000',
+} as const
+
+export const drillRegionEnv = {
+  RECONCILE_INTERVAL_MS: '1000',
+  RECONCILE_STUCK_AFTER_MS: '3000',
+  // Every drill payment uses one test card; tier-1 velocity would decline most of them.
+  FRAUD_CARD_PAYMENTS_PER_WINDOW_MAX: '1000000',
+} as const
+
+/** The local gateway plus the switches the scenarios throw. */
+export class DrillTopology {
+  readonly regionIds: readonly string[]
+  readonly pools: Readonly<Record<string, pg.Pool>>
+  private readonly admin: pg.Pool
+
+  constructor(
+    readonly gateway: Gateway,
+    private readonly proxies: ReadonlyMap<string, LatencyProxy>,
+  ) {
+    this.regionIds = gateway.topology.regions.map((r) => r.id)
+    // Small pools that tolerate their database going away (postgres-down) and coming back.
+    this.pools = Object.fromEntries(
+      gateway.topology.regions.map((r) => [
+        r.id,
+        createPool({ url: r.databaseUrl, poolSizeMax: 2 }),
+      ]),
+    )
+    this.admin = createPool({ url: withDatabase(databaseUrl(), 'postgres'), poolSizeMax: 1 })
+    for (const pool of [...Object.values(this.pools), this.admin]) pool.on('error', () => {})
+  }
+
+  get simulatorUrls(): Readonly<Record<string, string>> {
+    return this.gateway.simulators.urls
+  }
+
+  get edgeUrl(): string {
+    return this.gateway.edge.url
+  }
+
+  get keys(): Readonly<Record<string, string>> {
+    return this.gateway.edge.keys
+  }
+
+  replicationStatusUrl(region: string): string {
+    const r = this.gateway.replication.find((x) => x.region === region)
+    if (!r) throw new Error(`no replication process for ${region}`)
+    return r.statusUrl
+  }
+
+  private services(region: string) {
+    const s = this.gateway.services.find((x) => x.region.id === region)
+    if (!s) throw new Error(`no region ${region}; regions are ${this.regionIds.join(', ')}`)
+    return s
+  }
+
+  killRole(region: string, role: RegionRole): Promise<void> {
+    return this.services(region).kill(role)
+  }
+
+  startRole(region: string, role: RegionRole): Promise<void> {
+    return this.services(region).start(role)
+  }
+
+  broker(region: string): KafkaBroker {
+    return this.services(region).region.kafka
+  }
+
+  /** Refuse (or allow again) every connection to the region's database, dropping the open ones. */
+  async setDatabaseReachable(region: string, reachable: boolean): Promise<void> {
+    const name = new URL(this.services(region).region.databaseUrl).pathname.slice(1)
+    const quoted = `"${name.replaceAll('"', '""')}"`
+    await this.admin.query(`alter database ${quoted} allow_connections ${reachable}`)
+    if (!reachable)
+      await this.admin.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+        [name],
+      )
+  }
+
+  /** Pause or resume `destination`'s replicator reading `origin`'s cluster. */
+  async setLink(destination: string, origin: string, up: boolean): Promise<void> {
+    const base = this.replicationStatusUrl(destination).replace(/\/replication\/status$/, '')
+    const response = await fetch(`${base}/replication/links/${origin}/${up ? 'resume' : 'pause'}`, {
+      method: 'POST',
+    })
+    if (!response.ok)
+      throw new Error(
+        `${destination}: link from ${origin} ${up ? 'resume' : 'pause'} answered ${response.status}: ${await response.text()}`,
+      )
+  }
+
+  setLatencyMs(region: string, ms: number): void {
+    const proxy = this.proxies.get(region)
+    if (!proxy) throw new Error(`no latency proxy in front of ${region}`)
+    proxy.setDelayMs(ms)
+  }
+
+  async setSimFaults(processor: string, faults: Record<string, number>): Promise<void> {
+    const url = this.simulatorUrls[processor]
+    if (!url)
+      throw new Error(
+        `no simulator ${processor}; have ${Object.keys(this.simulatorUrls).join(', ')}`,
+      )
+    const response = await fetch(`${url}/_sim/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(faults),
+    })
+    if (!response.ok) throw new Error(`${processor}: /_sim/faults answered ${response.status}`)
+  }
+
+  /** Every replication process of the gateway, stopped: the sabotage that proves the checker fails. */
+  async stopReplication(): Promise<void> {
+    await Promise.all(this.gateway.replication.map((r) => r.process.stop()))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...Object.values(this.pools), this.admin].map((p) => p.end().catch(() => {})),
+    )
+    await Promise.all([...this.proxies.values()].map((p) => p.close()))
+  }
+}
+
+/** Puts a latency proxy in front of each region API it is given, remembering it in `created`. */
+export function proxiedOrigin(
+  created: Map<string, LatencyProxy>,
+): (region: string, apiUrl: string) => Promise<string> {
+  return async (region, apiUrl) => {
+    const proxy = await startLatencyProxy(apiUrl)
+    created.set(region, proxy)
+    return proxy.url
+  }
+}
