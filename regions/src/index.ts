@@ -16,6 +16,7 @@ export {
   type MerchantConfig,
 } from './merchant-config.ts'
 export { createMetrics, type Metrics } from './metrics.ts'
+export { claimAttempt, pinProcessor } from './processing/apply.ts'
 export type { ProcessorAdapter } from './processors/adapter.ts'
 export { ProcessorError } from './processors/adapter.ts'
 export { ProcessorSet } from './processors/registry.ts'

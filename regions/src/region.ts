@@ -142,7 +142,12 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
   }
   let reconciler: Reconciler | undefined
   if (config.roles.reconciler) {
-    reconciler = new Reconciler(pool, flow, { lockName, ...config.reconciler }, log)
+    reconciler = new Reconciler(
+      pool,
+      flow,
+      { lockName, region: config.region, ...config.reconciler },
+      log,
+    )
     reconciler.start()
     const started = reconciler
     stops.unshift(() => started.stop())

@@ -37,17 +37,41 @@ export async function applyChange(
   })
 }
 
-/** Record which processor a payment is (about to be) sent to, before sending: save, then submit. */
+/**
+ * Record which processor a payment is (about to be) sent to, before sending: save, then submit.
+ * Moving off a processor (`from` not null) also requires that no send happened since the caller's
+ * own (`attemptsSeen`, from claimAttempt): another actor's send may have charged the card there.
+ */
 export async function pinProcessor(
   pool: pg.Pool,
   paymentId: string,
   processor: string | null,
   from: string | null,
+  attemptsSeen?: number,
 ): Promise<boolean> {
   const result = await pool.query(
     `update payments set processor = $2, updated_at = now()
-     where id = $1 and status = 'pending' and processor is not distinct from $3`,
-    [paymentId, processor, from],
+     where id = $1 and status = 'pending' and processor is not distinct from $3
+       and ($4::int is null or processor_attempts = $4)`,
+    [paymentId, processor, from, attemptsSeen ?? null],
   )
   return result.rowCount === 1
+}
+
+/**
+ * Claim one send of the authorization to the processor the payment is pinned to: the attempt's
+ * number, or undefined when the pin moved or the payment is no longer pending (do not send).
+ */
+export async function claimAttempt(
+  pool: pg.Pool,
+  paymentId: string,
+  processor: string,
+): Promise<number | undefined> {
+  const { rows } = await pool.query<{ n: number }>(
+    `update payments set processor_attempts = processor_attempts + 1
+     where id = $1 and status = 'pending' and processor = $2
+     returning processor_attempts as n`,
+    [paymentId, processor],
+  )
+  return rows[0]?.n
 }

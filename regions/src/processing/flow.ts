@@ -5,7 +5,7 @@ import { type OperationResult, ProcessorError } from '../processors/adapter.ts'
 import type { ProcessorSet, RoutedProcessor } from '../processors/registry.ts'
 import { type RetryOptions, retryDefaults, withRetry } from '../processors/retry.ts'
 import { getPaymentById, getRefunds } from '../store/payments.ts'
-import { applyChange, pinProcessor } from './apply.ts'
+import { applyChange, claimAttempt, pinProcessor } from './apply.ts'
 import * as changes from './changes.ts'
 
 export interface FlowDeps {
@@ -116,10 +116,14 @@ export class PaymentFlow {
   private async authorize(p: Payment): Promise<boolean> {
     if (p.processor !== null) return this.authorizePinned(p)
     let pinned: string | null = null
+    let attempt: number | undefined
     for (const routed of this.deps.processors.routeFor(p.id)) {
       if (routed.breaker.state === 'open') continue
-      if (!(await pinProcessor(this.deps.pool, p.id, routed.adapter.name, pinned))) return true
+      if (!(await pinProcessor(this.deps.pool, p.id, routed.adapter.name, pinned, attempt)))
+        return true
       pinned = routed.adapter.name
+      attempt = await claimAttempt(this.deps.pool, p.id, pinned)
+      if (attempt === undefined) return true
       const pinnedPayment = { ...p, processor: pinned }
       try {
         const result = await this.call(routed, () =>
@@ -144,7 +148,7 @@ export class PaymentFlow {
       }
     }
     // Every processor refused before acting: unpin, so the next attempt may route anywhere.
-    if (pinned !== null) await pinProcessor(this.deps.pool, p.id, null, pinned)
+    if (pinned !== null) await pinProcessor(this.deps.pool, p.id, null, pinned, attempt)
     return false
   }
 
@@ -164,6 +168,8 @@ export class PaymentFlow {
           message: 'declined',
         })
       if (known.status !== 'not_found') return false
+      // Another actor may be moving the payment to another processor: send only under the pin.
+      if ((await claimAttempt(this.deps.pool, p.id, routed.adapter.name)) === undefined) return true
       const result = await this.call(routed, () =>
         routed.adapter.authorize({
           reference: p.id,

@@ -6,6 +6,13 @@ import type { PaymentFlow } from './flow.ts'
 
 export interface ReconcilerOptions {
   readonly lockName: string
+  /**
+   * This region. A pending payment is authorized only by the region it was created in (its
+   * origin): another region's replica may show an older pin, and sending it anywhere else could
+   * charge the card twice. Outstanding captures, cancels and refunds go to the processor that
+   * already holds the authorization, under keys it dedupes, so any region may drive those.
+   */
+  readonly region: string
   /** A payment or operation untouched this long is stuck: ask the processor for the truth. */
   readonly stuckAfterMs: number
   /** An authorization nobody captured within this long expires (voided, hold released). */
@@ -79,12 +86,13 @@ export class Reconciler {
     if (!(await this.isLeader())) return 0
     const limit = this.options.batchSizeMax ?? 200
     const stuck = await this.pool.query<{ id: string }>(
-      `select id from payments where (status = 'pending' or pending_operation is not null)
+      `select id from payments
+        where ((status = 'pending' and origin_region = $3) or pending_operation is not null)
          and updated_at < now() - ($1 || ' milliseconds')::interval
        union
        select payment_id from refunds where status = 'pending' and updated_at < now() - ($1 || ' milliseconds')::interval
        limit $2`,
-      [String(this.options.stuckAfterMs), limit],
+      [String(this.options.stuckAfterMs), limit, this.options.region],
     )
     for (const { id } of stuck.rows) await this.reconcile(id)
     const expiring = await this.pool.query<{ id: string }>(

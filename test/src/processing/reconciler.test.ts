@@ -44,6 +44,38 @@ describe('the reconciler', () => {
     }
   })
 
+  it("leaves the authorization of another region's pending payment to that region", async () => {
+    // Found by the processor-outage drill: a region's reconciler authorized a replica of another
+    // region's payment at a different processor than the origin chose — a double charge.
+    // No workers: only the reconciler sends anything here.
+    const region = await startProcessingRegion('recon-foreign', {
+      faults: { errorRate: 1 },
+      overrides: {
+        roles: { api: true, relay: true, workers: false, webhooks: false, reconciler: true },
+      },
+    })
+    try {
+      const client = region.client('mer_recon')
+      const mine = (await createPayment(client, { amount: 410 })).id
+      const foreign = (await createPayment(client, { amount: 420 })).id
+      // Make the second one a replica of a payment eu-west created (and is processing).
+      await region.db.pool.query(
+        `update payments set origin_region = 'eu-west', processor = null where id = $1`,
+        [foreign],
+      )
+      await new Promise((r) => setTimeout(r, 1500))
+      region.setFaults({ errorRate: 0 })
+      await waitFor(client, mine, statusIs('captured'), 30_000)
+      // Several reconciler passes later, nobody here sent the foreign one anywhere.
+      await new Promise((r) => setTimeout(r, 3000))
+      expect(region.authorizations(mine)).toBe(1)
+      expect(region.authorizations(foreign)).toBe(0)
+      await stillPending(client, [foreign])
+    } finally {
+      await region.stop()
+    }
+  })
+
   it('expires authorizations nobody captured in time and releases the hold', async () => {
     const region = await startProcessingRegion('recon-expire', {
       overrides: {

@@ -1,6 +1,7 @@
 import { edgePaymentIdHeader, newId } from '@meridian/core'
 import type { replicationStatus } from '@meridian/replication'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkerSuite } from '../drill/checker-suite.ts'
 import { eventually } from '../harness/eventually.ts'
 import { type Fleet, fleetRegions, startFleet } from '../harness/fleet.ts'
 import { createPayment, key, statusIs, waitFor } from '../processing/helpers.ts'
@@ -193,3 +194,6 @@ describe('replication across three regions over real Kafka', () => {
     expect(metrics).toContain('meridian_replication_latency_seconds_bucket')
   })
 })
+
+// The drills' checker, on this file's three regions.
+checkerSuite(() => fleet)

@@ -16,7 +16,8 @@ export const settledStatuses = [
 export interface CheckInput {
   /** region → its database */
   readonly pools: Readonly<Record<string, pg.Pool>>
-  readonly simulatorUrls: readonly string[]
+  /** processor name → its simulator's URL */
+  readonly simulators: Readonly<Record<string, string>>
   readonly runId: string
   readonly orders: ReadonlyMap<string, Order>
   readonly acknowledged: readonly Acknowledged[]
@@ -49,19 +50,30 @@ interface Row {
 
 const examplesMax = 10
 
-/** Authorizations per payment id, summed over every processor simulator. */
-export async function authorizationsByPayment(
-  urls: readonly string[],
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  for (const url of urls) {
+/** Authorizations per payment id at each processor simulator (name → its URL). */
+export async function authorizationsAt(
+  simulators: Readonly<Record<string, string>>,
+): Promise<Map<string, Record<string, number>>> {
+  const out = new Map<string, Record<string, number>>()
+  for (const [name, url] of Object.entries(simulators)) {
     const response = await fetch(`${url}/_sim/stats`)
     if (!response.ok) throw new Error(`simulator ${url}: /_sim/stats answered ${response.status}`)
     const stats = (await response.json()) as { authorizations: Record<string, number> }
-    for (const [id, n] of Object.entries(stats.authorizations)) out.set(id, (out.get(id) ?? 0) + n)
+    for (const [id, n] of Object.entries(stats.authorizations))
+      out.set(id, { ...out.get(id), [name]: n })
   }
   return out
 }
+
+/** Authorizations per payment id, summed over the simulators at `urls`. */
+export async function authorizationsByPayment(
+  urls: readonly string[],
+): Promise<Map<string, number>> {
+  const at = await authorizationsAt(Object.fromEntries(urls.map((u) => [u, u])))
+  return new Map([...at].map(([id, byProcessor]) => [id, sum(Object.values(byProcessor))]))
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((s, n) => s + n, 0)
 
 async function runPayments(pool: pg.Pool, runId: string): Promise<Row[]> {
   const { rows } = await pool.query<Row>(
@@ -125,17 +137,20 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   const idsByKey = new Map<string, Set<string>>()
   for (const rows of byRegion.values())
     for (const p of rows) idsByKey.set(p.key, (idsByKey.get(p.key) ?? new Set()).add(p.id))
-  const authorizations = await authorizationsByPayment(input.simulatorUrls)
+  const authorizations = await authorizationsAt(input.simulators)
   let duplicated = 0
   let authorizationsTotal = 0
   for (const [key, ids] of idsByKey) {
-    const auths = [...ids].reduce((s, id) => s + (authorizations.get(id) ?? 0), 0)
+    const where = [...ids].flatMap((id) =>
+      Object.entries(authorizations.get(id) ?? {}).map(([name, n]) => ({ id, name, n })),
+    )
+    const auths = sum(where.map((w) => w.n))
     authorizationsTotal += auths
     if (ids.size > 1 || auths > 1) {
       duplicated++
       note(
         'duplicated',
-        `${key}: ${ids.size} payments (${[...ids].join(', ')}), ${auths} authorizations`,
+        `${key}: ${ids.size} payments (${[...ids].join(', ')}), ${auths} authorizations (${where.map((w) => `${w.n} at ${w.name}`).join(', ')})`,
       )
     }
   }

@@ -149,7 +149,7 @@ export async function runDrill(
       : Math.max(0, drainedAt - healedMs)
   const checker = await check({
     pools: topology.pools,
-    simulatorUrls: Object.values(topology.simulatorUrls),
+    simulators: topology.simulatorUrls,
     runId,
     orders: load.orders,
     acknowledged: load.acknowledged,
