@@ -24,7 +24,7 @@ export function reportMarkdown(r: DrillResult, chartFile: string): string {
     `| RTO (fault → success ≥ 99%) | ${sec(r.rtoMs)} | ≤ ${r.limits.rtoSecMax} s |`,
     `| error rate during fault | ${pct(r.duringFault.errorRate)} of ${r.duringFault.attempts} attempts | ≤ ${pct(r.limits.errorRateDuringFaultMax)} |`,
     `| p99 during fault (baseline) | ${ms(r.duringFault.p99Ms)} (${ms(r.baseline.p99Ms)}) | |`,
-    `| RPO: acknowledged, not yet everywhere at fault | ${r.rpo.unreplicatedAtFault} payments, oldest ${ms(r.rpo.windowMs)} (${r.rpo.exposedRegions.join(', ') || 'no region exposed'}) | |`,
+    `| RPO: acknowledged, not yet everywhere at fault | ${r.rpo.unreplicatedAtFault} payment${r.rpo.unreplicatedAtFault === 1 ? '' : 's'}, oldest ${ms(r.rpo.windowMs)} (${r.rpo.exposedRegions.join(', ') || 'no region exposed'}) | |`,
     `| RPO: recovered after heal | ${r.rpo.recovered ? 'yes, all of them' : 'NO'} | |`,
     `| convergence (heal done → everything acknowledged so far in every region, settled) | ${sec(r.convergenceMs)} | ≤ ${r.limits.convergenceSecMax} s |`,
     `| quiet (load stopped → identical state digests) | ${r.timeline.quiescedAfterLoadSec === null ? 'never' : `${r.timeline.quiescedAfterLoadSec.toFixed(2)} s`} | |`,
