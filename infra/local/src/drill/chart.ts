@@ -33,6 +33,7 @@ export function chartSvg(title: string, series: readonly Bucket[], marks: ChartM
   const height = margin.top + panels.length * (panelHeight + margin.bottom) + 10
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${xmlText(title)}: throughput, error rate and p99 per second</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${margin.left}" y="18" font-size="14" font-weight="bold">${xmlText(title)}</text>`,
   ]
