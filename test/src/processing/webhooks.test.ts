@@ -31,11 +31,14 @@ describe('webhook deliveries', () => {
     expect(receiver.deliveries.every((d) => d.verdict.ok)).toBe(true)
     // Only the subscribed type arrives.
     expect(receiver.deliveries.every((d) => d.body.type === 'payment.captured')).toBe(true)
-    const { rows } = await region.db.pool.query(
-      'select attempts, status from webhook_deliveries where event_id = $1',
-      [receiver.deliveries[0]?.eventId],
-    )
-    expect(rows).toEqual([{ attempts: 4, status: 'delivered' }])
+    // The receiver has the 200 before the sender records it: wait for the record.
+    await eventually(async () => {
+      const { rows } = await region.db.pool.query(
+        'select attempts, status from webhook_deliveries where event_id = $1',
+        [receiver.deliveries[0]?.eventId],
+      )
+      expect(rows).toEqual([{ attempts: 4, status: 'delivered' }])
+    }, 10_000)
     await receiver.stop()
   })
 
