@@ -31,6 +31,21 @@ export interface ServiceProcess {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>
 }
 
+/** A service that exited without being asked to (a crash), for whoever watches the topology. */
+export interface Crash {
+  readonly name: string
+  /** The signal, or `code <n>`. */
+  readonly exit: string
+  readonly atMs: number
+}
+
+const crashes: Crash[] = []
+
+/** Every crash of a service this process started, oldest first. */
+export function serviceCrashes(): readonly Crash[] {
+  return crashes
+}
+
 /**
  * Run one service as a real child process (the drills and durability tests kill them). Resolves
  * when the service prints its ready line; rejects with its output if it exits or stalls first.
@@ -89,6 +104,7 @@ export function spawnService(options: ServiceOptions): Promise<ServiceProcess> {
       // A service that dies on its own is news to whoever runs the topology: say so, with its last words.
       child.once('exit', (code, signal) => {
         if (stopping) return
+        crashes.push({ name: options.name, exit: signal ?? `code ${code}`, atMs: Date.now() })
         process.stderr.write(
           `[meridian] ${options.name} exited unexpectedly (${signal ?? `code ${code}`}); its last output:\n${recent.slice(-40).join('\n')}\n`,
         )

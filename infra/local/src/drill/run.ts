@@ -1,6 +1,7 @@
 import { fleet, homeRegion, type MerchantId } from '@meridian/core'
 import { stateDigest } from '@meridian/replication'
 import type pg from 'pg'
+import { type Crash, serviceCrashes } from '../processes.ts'
 import { authorizationsByPayment, type CheckResult, check, settledStatuses } from './checker.ts'
 import { type Acknowledged, LoadGenerator } from './load.ts'
 import { detectionFor, type ScenarioName, type ScenarioTarget, scenarios } from './scenarios.ts'
@@ -73,6 +74,8 @@ export interface DrillResult {
     readonly failovers: number
   }
   readonly checker: CheckResult
+  /** Services that exited on their own during the drill. */
+  readonly crashes: readonly (Crash & { readonly atSec: number })[]
   readonly limits: Limits
   readonly verdict: Verdict
   readonly series: ReturnType<typeof buckets>
@@ -96,6 +99,7 @@ export async function runDrill(
     await topology.stopReplication()
   }
 
+  const crashesBefore = serviceCrashes().length
   const load = new LoadGenerator({
     edgeUrl: topology.edgeUrl,
     keys: topology.keys,
@@ -167,8 +171,10 @@ export async function runDrill(
   ].sort((a, b) => a.ms - b.ms)[0]
   const rtoMs = recoveryMs(attempts, faultMs, loadEndMs)
   const recovered = await presentEverywhere(topology, atRisk.ids)
+  const crashes = serviceCrashes().slice(crashesBefore)
   const measured = {
     counts: checker.counts,
+    crashes: crashes.length,
     rtoMs,
     convergenceMs,
     errorRateDuringFault: duringFault.errorRate,
@@ -221,6 +227,7 @@ export async function runDrill(
       failovers: load.acknowledged.filter((a) => a.region !== homeOf(a.key)).length,
     },
     checker,
+    crashes: crashes.map((c) => ({ ...c, atSec: (c.atMs - loadStart) / 1000 })),
     limits: options.limits,
     verdict,
     series: buckets(attempts, loadStart, loadEndMs),

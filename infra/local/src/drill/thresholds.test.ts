@@ -11,6 +11,7 @@ const limits: Limits = {
   unbalancedMax: 0,
   divergedMax: 0,
   stuckMax: 0,
+  crashesMax: 0,
   rtoSecMax: 5,
   convergenceSecMax: 60,
   errorRateDuringFaultMax: 0.05,
@@ -21,7 +22,13 @@ describe('judge', () => {
   it('passes a run inside every limit', () => {
     expect(
       judge(
-        { counts: clean, rtoMs: 4_999, convergenceMs: 1_000, errorRateDuringFault: 0.05 },
+        {
+          counts: clean,
+          crashes: 0,
+          rtoMs: 4_999,
+          convergenceMs: 1_000,
+          errorRateDuringFault: 0.05,
+        },
         limits,
       ),
     ).toEqual({ pass: true, failures: [] })
@@ -31,6 +38,7 @@ describe('judge', () => {
     const verdict = judge(
       {
         counts: { ...clean, lost: 2, diverged: 1 },
+        crashes: 3,
         rtoMs: 7_000,
         convergenceMs: undefined,
         errorRateDuringFault: 0.2,
@@ -41,6 +49,7 @@ describe('judge', () => {
     expect(verdict.failures).toEqual([
       'lost 2 > 0',
       'diverged 1 > 0',
+      '3 services crashed > 0',
       'RTO 7.0 s > 5 s',
       'regions did not converge within 60 s',
       'error rate during fault 20.00% > 5.00%',
@@ -49,7 +58,7 @@ describe('judge', () => {
 
   it('fails a run whose success rate never recovered', () => {
     const verdict = judge(
-      { counts: clean, rtoMs: undefined, convergenceMs: 10, errorRateDuringFault: 0 },
+      { counts: clean, crashes: 0, rtoMs: undefined, convergenceMs: 10, errorRateDuringFault: 0 },
       limits,
     )
     expect(verdict.failures).toEqual(['success rate never recovered to 99%'])

@@ -10,6 +10,8 @@ const limitsSchema = z.strictObject({
   unbalancedMax: z.number().int().min(0),
   divergedMax: z.number().int().min(0),
   stuckMax: z.number().int().min(0),
+  /** Services that exited on their own during the drill (a dependency outage must not kill them). */
+  crashesMax: z.number().int().min(0),
   rtoSecMax: z.number().min(0),
   convergenceSecMax: z.number().positive(),
   errorRateDuringFaultMax: z.number().min(0).max(1),
@@ -36,6 +38,7 @@ export function loadLimits(scenario: string, file = thresholdsFile): Limits {
 
 export interface Measured {
   readonly counts: Counts
+  readonly crashes: number
   /** Undefined: success never came back to 99% before the drill ended. */
   readonly rtoMs: number | undefined
   /** Undefined: the regions did not converge within the wait. */
@@ -55,6 +58,8 @@ export function judge(measured: Measured, limits: Limits): Verdict {
     const max = limits[`${kind}Max`]
     if (measured.counts[kind] > max) failures.push(`${kind} ${measured.counts[kind]} > ${max}`)
   }
+  if (measured.crashes > limits.crashesMax)
+    failures.push(`${measured.crashes} services crashed > ${limits.crashesMax}`)
   if (measured.rtoMs === undefined) failures.push('success rate never recovered to 99%')
   else if (measured.rtoMs / 1000 > limits.rtoSecMax)
     failures.push(`RTO ${(measured.rtoMs / 1000).toFixed(1)} s > ${limits.rtoSecMax} s`)
