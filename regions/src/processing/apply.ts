@@ -59,19 +59,24 @@ export async function pinProcessor(
 }
 
 /**
- * Claim one send of the authorization to the processor the payment is pinned to: the attempt's
- * number, or undefined when the pin moved or the payment is no longer pending (do not send).
+ * Claim one send of the authorization to `processor`, pinning the payment there in the same
+ * statement (from `from`, by default already there): the attempt's number, or undefined when the
+ * pin is not what the caller saw, someone sent since `attemptsSeen`, or the payment is no longer
+ * pending. Undefined means: do not send.
  */
 export async function claimAttempt(
   pool: pg.Pool,
   paymentId: string,
   processor: string,
+  from: string | null = processor,
+  attemptsSeen?: number,
 ): Promise<number | undefined> {
   const { rows } = await pool.query<{ n: number }>(
-    `update payments set processor_attempts = processor_attempts + 1
-     where id = $1 and status = 'pending' and processor = $2
+    `update payments set processor = $2, processor_attempts = processor_attempts + 1, updated_at = now()
+     where id = $1 and status = 'pending' and processor is not distinct from $3
+       and ($4::int is null or processor_attempts = $4)
      returning processor_attempts as n`,
-    [paymentId, processor],
+    [paymentId, processor, from, attemptsSeen ?? null],
   )
   return rows[0]?.n
 }

@@ -119,11 +119,9 @@ export class PaymentFlow {
     let attempt: number | undefined
     for (const routed of this.deps.processors.routeFor(p.id)) {
       if (routed.breaker.state === 'open') continue
-      if (!(await pinProcessor(this.deps.pool, p.id, routed.adapter.name, pinned, attempt)))
-        return true
-      pinned = routed.adapter.name
-      attempt = await claimAttempt(this.deps.pool, p.id, pinned)
+      attempt = await claimAttempt(this.deps.pool, p.id, routed.adapter.name, pinned, attempt)
       if (attempt === undefined) return true
+      pinned = routed.adapter.name
       const pinnedPayment = { ...p, processor: pinned }
       try {
         const result = await this.call(routed, () =>

@@ -63,6 +63,8 @@ export async function startFleet(label: string, options: FleetOptions = {}): Pro
       topicNamespace: namespace,
       eventsPartitions: partitions,
       heartbeatIntervalMs: 250,
+      // The drills' link switches, over HTTP (the applier's status server hosts them).
+      control: true,
     }
     if (!options.splitReplication)
       replication[id] = await startReplication({ ...config, port: 0 }, quietLogger)

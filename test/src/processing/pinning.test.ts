@@ -29,25 +29,26 @@ describe('pinning a pending payment to a processor', () => {
     const { id } = await createPayment(region.client('mer_pin'), { amount: 700 })
     const pool = region.db.pool
     // The worker pins acquirer-rest and sends (its send will be refused).
-    expect(await pinProcessor(pool, id, 'acquirer-rest', null)).toBe(true)
-    const workerAttempt = await claimAttempt(pool, id, 'acquirer-rest')
+    const workerAttempt = await claimAttempt(pool, id, 'acquirer-rest', null)
     expect(workerAttempt).toBe(1)
     // Meanwhile the reconciler finds it stuck and sends to the same processor.
     expect(await claimAttempt(pool, id, 'acquirer-rest')).toBe(2)
     // The worker's refusal must not move the payment: the reconciler's send may have charged.
-    expect(await pinProcessor(pool, id, 'network-a', 'acquirer-rest', workerAttempt)).toBe(false)
+    expect(
+      await claimAttempt(pool, id, 'network-a', 'acquirer-rest', workerAttempt),
+    ).toBeUndefined()
+    expect(await pinProcessor(pool, id, null, 'acquirer-rest', workerAttempt)).toBe(false)
     expect(await pinnedTo(id)).toBe('acquirer-rest')
   })
 
   it('moves it when nobody else sent, and then a stale actor may not send to the old one', async () => {
     const { id } = await createPayment(region.client('mer_pin'), { amount: 800 })
     const pool = region.db.pool
-    expect(await pinProcessor(pool, id, 'acquirer-rest', null)).toBe(true)
-    const attempt = await claimAttempt(pool, id, 'acquirer-rest')
-    expect(await pinProcessor(pool, id, 'network-a', 'acquirer-rest', attempt)).toBe(true)
+    const attempt = await claimAttempt(pool, id, 'acquirer-rest', null)
+    expect(await claimAttempt(pool, id, 'network-a', 'acquirer-rest', attempt)).toBe(2)
     expect(await pinnedTo(id)).toBe('network-a')
     // The reconciler read the payment before the move: its claim on acquirer-rest fails.
     expect(await claimAttempt(pool, id, 'acquirer-rest')).toBeUndefined()
-    expect(await claimAttempt(pool, id, 'network-a')).toBe(attempt === undefined ? 1 : attempt + 1)
+    expect(await claimAttempt(pool, id, 'network-a')).toBe(3)
   })
 })

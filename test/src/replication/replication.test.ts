@@ -161,6 +161,24 @@ describe('replication across three regions over real Kafka', () => {
     }
   })
 
+  it('pauses and resumes one link over HTTP for drills, and refuses what it does not know', async () => {
+    const base = fleet.replication['eu-west'].url
+    const post = (path: string) => fetch(`${base}${path}`, { method: 'POST' })
+    const paused = await post('/replication/links/us-east/pause')
+    expect(paused.status).toBe(200)
+    expect(await paused.json()).toEqual({ region: 'eu-west', origin: 'us-east', link: 'paused' })
+    expect(fleet.replication['eu-west'].replicators).toHaveLength(1)
+    const unknownPeer = await post('/replication/links/mars/pause')
+    expect(unknownPeer.status).toBe(404)
+    expect(await unknownPeer.json()).toEqual({ error: 'mars is not a peer' })
+    const unknownAction = await post('/replication/links/us-east/explode')
+    expect(unknownAction.status).toBe(404)
+    expect(await unknownAction.json()).toEqual({ error: 'action is pause or resume' })
+    const resumed = await post('/replication/links/us-east/resume')
+    expect(await resumed.json()).toMatchObject({ link: 'running' })
+    expect(fleet.replication['eu-west'].replicators).toHaveLength(2)
+  })
+
   it('never ships an event back to its origin or around again', async () => {
     for (const destination of fleetRegions) {
       const admin = fleet.regions[destination].admin

@@ -69,32 +69,36 @@ describe('loadLimits', () => {
   it('reads the checked-in file: zero tolerance on the checker counts for every scenario', () => {
     for (const name of scenarioNames) {
       const l = loadLimits(name)
-      expect([l.lostMax, l.duplicatedMax, l.unbalancedMax, l.divergedMax, l.stuckMax]).toEqual([
-        0, 0, 0, 0, 0,
-      ])
+      expect([
+        l.lostMax,
+        l.duplicatedMax,
+        l.unbalancedMax,
+        l.divergedMax,
+        l.stuckMax,
+        l.crashesMax,
+      ]).toEqual([0, 0, 0, 0, 0, 0])
     }
   })
 
   it('applies a scenario override over the default', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'thresholds-'))
-    const file = join(dir, 't.json')
-    writeFileSync(
-      file,
-      JSON.stringify({ default: limits, scenarios: { partition: { rtoSecMax: 0 } } }),
-    )
+    const file = thresholdsFileWith({ default: limits, scenarios: { partition: { rtoSecMax: 0 } } })
     expect(loadLimits('partition', file).rtoSecMax).toBe(0)
     expect(loadLimits('region-down', file).rtoSecMax).toBe(5)
   })
 
   it('refuses a file with a misspelt or out-of-range limit, naming it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'thresholds-'))
-    const file = join(dir, 't.json')
-    writeFileSync(
-      file,
-      JSON.stringify({ default: limits, scenarios: { partition: { rtoSecMaxx: 1 } } }),
-    )
-    expect(() => loadLimits('partition', file)).toThrow(/rtoSecMaxx/)
-    writeFileSync(file, JSON.stringify({ default: { ...limits, errorRateDuringFaultMax: 2 } }))
-    expect(() => loadLimits('partition', file)).toThrow(/errorRateDuringFaultMax/)
+    const misspelt = thresholdsFileWith({
+      default: limits,
+      scenarios: { partition: { rtoSecMaxx: 1 } },
+    })
+    expect(() => loadLimits('partition', misspelt)).toThrow(/rtoSecMaxx/)
+    const outOfRange = thresholdsFileWith({ default: { ...limits, errorRateDuringFaultMax: 2 } })
+    expect(() => loadLimits('partition', outOfRange)).toThrow(/errorRateDuringFaultMax/)
   })
 })
+
+function thresholdsFileWith(content: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'thresholds-')), 'thresholds.json')
+  writeFileSync(file, JSON.stringify(content))
+  return file
+}
