@@ -40,8 +40,8 @@ export function loadConfig(bytes: Uint8Array | undefined): A.Doc<MerchantConfig>
 }
 
 /** A fresh actor per edit: no two processes ever reuse an (actor, sequence) pair. */
-function editable(doc: A.Doc<MerchantConfig>): A.Doc<MerchantConfig> {
-  return A.clone(doc, { actor: randomBytes(16).toString('hex') })
+function newActor(): string {
+  return randomBytes(16).toString('hex')
 }
 
 export function encodeChanges(changes: readonly Uint8Array[]): string[] {
@@ -52,12 +52,16 @@ export function decodeChanges(changes: readonly string[]): Uint8Array[] {
   return changes.map((c) => new Uint8Array(Buffer.from(c, 'base64')))
 }
 
-/** Pure: a local edit of a document, and the changes that carry it to other regions. */
+/**
+ * A local edit of a document, and the changes that carry it to other regions. Concurrent edits
+ * of one field resolve by actor id, so `actor` (hex) makes a replay exact (the simulator's seeds).
+ */
 export function editDoc(
   doc: A.Doc<MerchantConfig>,
   edit: (d: MerchantConfig) => void,
+  actor: string = newActor(),
 ): { doc: A.Doc<MerchantConfig>; changes: string[] } {
-  const before = editable(doc)
+  const before = A.clone(doc, { actor })
   const after = A.change(before, edit)
   return { doc: after, changes: encodeChanges(A.getChanges(before, after)) }
 }

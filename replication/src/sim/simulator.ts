@@ -229,16 +229,22 @@ export function runSimulation(options: SimOptions): SimReport {
     const r = region(at)
     const merchantId = rng.pick(merchants)
     const endpoint = `we_${counter++}`
-    const { doc, changes } = editDoc(r.config(merchantId), (d) => {
-      d.webhookEndpoints[endpoint] = {
-        url: `https://${at}.example/${endpoint}`,
-        enabledEvents: ['*'],
-        status: 'enabled',
-        secret: 'whsec_sim',
-        createdMs: 0,
-      }
-      if (rng.chance(0.3)) d.limits.ratePerSec = 1 + rng.int(100)
-    })
+    // A seeded actor: Automerge settles concurrent edits of one field by actor id.
+    const actor = Buffer.from(`sim-${options.seed}-${endpoint}`).toString('hex')
+    const { doc, changes } = editDoc(
+      r.config(merchantId),
+      (d) => {
+        d.webhookEndpoints[endpoint] = {
+          url: `https://${at}.example/${endpoint}`,
+          enabledEvents: ['*'],
+          status: 'enabled',
+          secret: 'whsec_sim',
+          createdMs: 0,
+        }
+        if (rng.chance(0.3)) d.limits.ratePerSec = 1 + rng.int(100)
+      },
+      actor,
+    )
     r.configs.set(merchantId, doc)
     emit(at, { merchantId, changes })
   }
