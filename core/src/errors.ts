@@ -159,6 +159,16 @@ export const errors = {
       param: 'id',
     })
   },
+  /** A dependency (the database) is out of reach: nothing was done, and the same request may be retried. */
+  dependencyUnavailable(what: string, cause: unknown): MeridianError {
+    return new MeridianError({
+      kind: 'unavailable',
+      code: 'dependency_unavailable',
+      message: `The region's ${what} is unavailable; nothing was changed. Retry the request with the same Idempotency-Key.`,
+      retryAfterSec: 1,
+      cause,
+    })
+  },
   invalidState(id: string, status: string, action: string): MeridianError {
     return new MeridianError({
       kind: 'conflict',

@@ -41,7 +41,9 @@ const errorResponses = Object.fromEntries(
         .map(([kind]) => kind)
         .join(', '),
       content: json('Error'),
-      ...(status === 429 ? { headers: { 'Retry-After': { schema: { type: 'integer' } } } } : {}),
+      ...(status === 429 || status === 503
+        ? { headers: { 'Retry-After': { schema: { type: 'integer' } } } }
+        : {}),
     },
   ]),
 )

@@ -34,6 +34,8 @@ export interface Gateway {
 export interface GatewayOptions {
   readonly log: (line: string) => void
   readonly verbose?: boolean
+  /** Without verbose, pass the services' warnings to `log` too, not only their errors. */
+  readonly warnings?: boolean
   readonly edgePort?: number
   /** Extra edge vars (drills shorten failback, for instance). */
   readonly edgeVars?: Readonly<Record<string, string>>
@@ -52,7 +54,7 @@ export interface GatewayOptions {
 export const probeIntervalMs = 2000
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { log, verbose = false } = options
+  const { log, verbose = false, warnings = false } = options
   const stops: (() => Promise<void>)[] = []
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => {})
@@ -81,6 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           processorUrls: simulators.urls,
           log,
           verbose,
+          warnings,
           ...(options.regionEnv ? { extraEnv: options.regionEnv } : {}),
         }),
       )
@@ -96,6 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ...(await startReplicationService(region, peers, {
           log,
           verbose,
+          warnings,
           ...(options.replicationEnv ? { extraEnv: options.replicationEnv } : {}),
         })),
       })

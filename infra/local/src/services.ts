@@ -57,7 +57,7 @@ export function replicationPort(regionId: string): number {
 export async function startReplicationService(
   region: LocalRegion,
   peers: readonly LocalRegion[],
-  options: Pick<ServiceOptions, 'log' | 'verbose' | 'extraEnv'>,
+  options: Pick<ServiceOptions, 'log' | 'verbose' | 'warnings' | 'extraEnv'>,
 ): Promise<{ process: ServiceProcess; statusUrl: string }> {
   const onLine = (line: string) => options.log(`[${region.id} replication] ${line}`)
   const process = await spawnService({
@@ -73,9 +73,7 @@ export async function startReplicationService(
       LOG_LEVEL: options.verbose ? 'info' : 'warn',
       ...options.extraEnv,
     },
-    ...(options.verbose
-      ? { onLine }
-      : { onLine: (l) => (l.includes('"level":"error"') ? onLine(l) : undefined) }),
+    onLine: serviceLines(options, onLine),
   })
   return { process, statusUrl: `http://127.0.0.1:${replicationPort(region.id)}/replication/status` }
 }
@@ -87,7 +85,21 @@ export interface ServiceOptions {
   readonly log: (line: string) => void
   /** Print the services' own log lines (JSON) as they come. */
   readonly verbose?: boolean
+  /** Without verbose, pass on warnings as well as errors (drills keep them for their reports). */
+  readonly warnings?: boolean
   readonly extraEnv?: Readonly<Record<string, string>>
+}
+
+/** Which of a service's lines reach the log: all when verbose, else its errors (and warnings). */
+function serviceLines(
+  options: Pick<ServiceOptions, 'verbose' | 'warnings'>,
+  onLine: (line: string) => void,
+): (line: string) => void {
+  if (options.verbose) return onLine
+  const wanted = options.warnings ? /"level":"(warn|error|fatal)"/ : /"level":"(error|fatal)"/
+  return (line) => {
+    if (wanted.test(line)) onLine(line)
+  }
 }
 
 function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string, string> {
@@ -127,9 +139,7 @@ export async function startRegionServices(
         ROLES: regionRoles[role],
         ...(role === 'api' ? { PORT: String(regionApiPort(region.id)) } : {}),
       },
-      ...(options.verbose
-        ? { onLine }
-        : { onLine: (l) => (l.includes('"level":"error"') ? onLine(l) : undefined) }),
+      onLine: serviceLines(options, onLine),
     })
     running.set(role, process)
     processes.push(process)

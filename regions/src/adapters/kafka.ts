@@ -5,6 +5,7 @@
 import {
   type Admin,
   type Consumer,
+  type EachBatchHandler,
   type ICustomPartitioner,
   Kafka,
   type KafkaConfig as KafkaJsConfig,
@@ -22,6 +23,8 @@ export interface KafkaConfig {
   readonly log: Logger
   readonly connectionTimeoutMs?: number
   readonly requestTimeoutMs?: number
+  /** How many times kafkajs retries a failed request before giving up (default 8). */
+  readonly requestRetriesMax?: number
   /** How to authenticate; unset: from KAFKA_AUTH (plaintext locally, IAM over TLS on MSK). */
   readonly auth?: KafkaAuth
 }
@@ -166,7 +169,11 @@ function kafkaLogger(log: Logger) {
       const { message, ...rest } = entry
       // kafkajs logs at ERROR for conditions it then retries (a coordinator still loading);
       // failures that matter reach us as thrown errors, so its own lines are warnings at most.
-      if (level === logLevel.ERROR || level === logLevel.WARN) log.warn(`kafka: ${message}`, rest)
+      // Its warning about bounded retries on idempotent producers is by design here (a send that
+      // fails is retried on a fresh producer id), and it comes with every producer: debug.
+      const expected = message.startsWith('Limiting retries for the idempotent producer')
+      if (!expected && (level === logLevel.ERROR || level === logLevel.WARN))
+        log.warn(`kafka: ${message}`, rest)
       else log.debug(`kafka: ${message}`, rest)
     }
 }
@@ -180,6 +187,9 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
   return out
 }
 
+/** Pause before starting again a consumer that kafkajs gave up on. */
+export const consumerRestartDelayMs = 1000
+
 export function createKafkaBus(config: KafkaConfig): KafkaBus {
   const kafka = new Kafka({
     clientId: config.clientId,
@@ -188,7 +198,7 @@ export function createKafkaBus(config: KafkaConfig): KafkaBus {
     requestTimeout: config.requestTimeoutMs ?? 30_000,
     logLevel: logLevel.WARN,
     logCreator: kafkaLogger(config.log),
-    retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 },
+    retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: config.requestRetriesMax ?? 8 },
     ...kafkaSecurity(config.auth ?? kafkaAuthFromEnv(), config.brokers),
   })
   return {
@@ -219,29 +229,55 @@ async function connectProducer(
   idempotent: boolean,
   partitioner?: Partitioner,
 ): Promise<BusProducer> {
-  const producer: Producer = kafka.producer({
-    idempotent,
-    // KIP-98: idempotence needs acks=all and one request in flight per connection for order.
-    maxInFlightRequests: idempotent ? 1 : 5,
-    createPartitioner: partitionerFactory(partitioner),
-    allowAutoTopicCreation: false,
-  })
-  await producer.connect()
+  const connectFresh = async (): Promise<Producer> => {
+    const producer = kafka.producer({
+      idempotent,
+      // KIP-98: idempotence needs acks=all and one request in flight per connection for order.
+      maxInFlightRequests: idempotent ? 1 : 5,
+      createPartitioner: partitionerFactory(partitioner),
+      allowAutoTopicCreation: false,
+    })
+    await producer.connect()
+    return producer
+  }
+  let current: Promise<Producer> | undefined = connectFresh()
+  await current
+  const retire = (failed: Promise<Producer>) => {
+    if (current !== failed) return
+    current = undefined
+    void failed.then((p) => p.disconnect()).catch(() => {})
+  }
   return {
     async send(topic, messages) {
       if (messages.length === 0) return
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: messages.map((m) => ({
-          key: m.key,
-          value: m.value,
-          ...(m.headers ? { headers: { ...m.headers } } : {}),
-          ...(m.partition === undefined ? {} : { partition: m.partition }),
-        })),
-      })
+      current ??= connectFresh()
+      const pending = current
+      try {
+        const producer = await pending
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            ...(m.headers ? { headers: { ...m.headers } } : {}),
+            ...(m.partition === undefined ? {} : { partition: m.partition }),
+          })),
+        })
+      } catch (error) {
+        // A failed send's outcome is unknown: the broker may have written the batch. kafkajs then
+        // keeps the old sequence numbers, so the next, different batch is refused as out of order
+        // forever (tulios/kafkajs#598). The next send starts a fresh producer id instead; a batch
+        // written twice is a duplicate, which consumers drop by event id.
+        retire(pending)
+        throw error
+      }
     },
-    close: () => producer.disconnect(),
+    async close() {
+      const last = current
+      current = undefined
+      if (last) await (await last).disconnect()
+    },
   }
 }
 
@@ -253,73 +289,122 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions, log: Logger): BusC
     heartbeatInterval: 1000,
     allowAutoTopicCreation: false,
   })
+  const topics = options.topics instanceof RegExp ? [options.topics] : [...options.topics]
+  if (options.onAssign) seekOnAssign(consumer, options.groupId, options.onAssign, log)
   let running = false
+  let restartTimer: NodeJS.Timeout | undefined
+  let handler: BatchHandler | undefined
+  const runOnce = async () => {
+    if (!handler) throw new Error('consumer restarted before it was started')
+    await consumer.connect()
+    await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true })
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+      eachBatchAutoResolve: false,
+      eachBatch: eachBatchOf(consumer, handler, () => running),
+    })
+  }
+  const restartLater = () => {
+    restartTimer = setTimeout(() => {
+      if (!running) return
+      runOnce().catch((error: unknown) => {
+        log.error('consumer restart failed; trying again', {
+          groupId: options.groupId,
+          error: error instanceof Error ? error.message : String(error),
+        })
+        restartLater()
+      })
+    }, consumerRestartDelayMs)
+  }
+  // kafkajs restarts a crashed consumer only when the cause is retriable. Anything else (a
+  // handler's non-retriable error, such as a producer refusing a batch) would leave this process
+  // up but consuming nothing, forever: start it again ourselves, after a pause, until stop().
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || !running) return
+    log.error('consumer stopped on an error kafkajs will not retry; starting it again', {
+      groupId: options.groupId,
+      error: payload.error.message,
+      restartInMs: consumerRestartDelayMs,
+    })
+    restartLater()
+  })
   return {
     async start(handle) {
-      await consumer.connect()
-      const topics = options.topics instanceof RegExp ? [options.topics] : [...options.topics]
-      await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true })
-      const onAssign = options.onAssign
-      if (onAssign) {
-        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-          onAssign(payload.memberAssignment).then(
-            (positions) => {
-              for (const p of positions) consumer.seek(p)
-            },
-            // The positions' store is unreachable (its database is down): consume from the
-            // group's committed offsets, which never run ahead of the stored positions, so
-            // at worst events are redelivered, and consumers dedupe. The handler will fail
-            // too while the store is down; the consumer restarts, rejoins, and asks again.
-            (error: unknown) =>
-              log.warn('consumer positions unavailable; starting from committed offsets', {
-                groupId: options.groupId,
-                error: error instanceof Error ? error.message : String(error),
-              }),
-          )
-        })
-      }
+      handler = handle
       running = true
-      await consumer.run({
-        autoCommit: false,
-        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-          if (batch.messages.length === 0) return
-          const messages: InMessage[] = batch.messages.map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ? m.key.toString('utf8') : null,
-            value: m.value,
-            headers: headersOf(m.headers),
-            timestampMs: Number(m.timestamp),
-          }))
-          await handle(
-            {
-              topic: batch.topic,
-              partition: batch.partition,
-              messages,
-              highWatermark: batch.highWatermark,
-            },
-            { heartbeat, isRunning: () => running && isRunning() && !isStale() },
-          )
-          const last = batch.messages[batch.messages.length - 1]
-          if (!last) return
-          resolveOffset(last.offset)
-          await consumer.commitOffsets([
-            {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: (BigInt(last.offset) + 1n).toString(),
-            },
-          ])
-        },
-      })
+      await runOnce()
     },
     async stop() {
       running = false
+      clearTimeout(restartTimer)
       await consumer.disconnect()
     },
+  }
+}
+
+type BatchHandler = Parameters<BusConsumer['start']>[0]
+
+function seekOnAssign(
+  consumer: Consumer,
+  groupId: string,
+  onAssign: NonNullable<ConsumerOptions['onAssign']>,
+  log: Logger,
+): void {
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    onAssign(payload.memberAssignment).then(
+      (positions) => {
+        for (const p of positions) consumer.seek(p)
+      },
+      // The positions' store is unreachable (its database is down): consume from the
+      // group's committed offsets, which never run ahead of the stored positions, so
+      // at worst events are redelivered, and consumers dedupe. The handler will fail
+      // too while the store is down; the consumer restarts, rejoins, and asks again.
+      (error: unknown) =>
+        log.warn('consumer positions unavailable; starting from committed offsets', {
+          groupId,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    )
+  })
+}
+
+/** Hand each batch to `handle`, then commit its offsets: nothing is committed before it is handled. */
+function eachBatchOf(
+  consumer: Consumer,
+  handle: BatchHandler,
+  running: () => boolean,
+): EachBatchHandler {
+  return async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+    if (batch.messages.length === 0) return
+    const messages: InMessage[] = batch.messages.map((m) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key ? m.key.toString('utf8') : null,
+      value: m.value,
+      headers: headersOf(m.headers),
+      timestampMs: Number(m.timestamp),
+    }))
+    await handle(
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        messages,
+        highWatermark: batch.highWatermark,
+      },
+      { heartbeat, isRunning: () => running() && isRunning() && !isStale() },
+    )
+    const last = batch.messages[batch.messages.length - 1]
+    if (!last) return
+    resolveOffset(last.offset)
+    await consumer.commitOffsets([
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: (BigInt(last.offset) + 1n).toString(),
+      },
+    ])
   }
 }
 

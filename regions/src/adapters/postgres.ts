@@ -49,6 +49,33 @@ export function createPool(location: PgLocation): pg.Pool {
   return pool
 }
 
+/** SQLSTATEs that mean "the server cannot serve you now", not "your query is wrong". */
+const unavailableStates = new Set(['57P01', '57P02', '57P03', '53300'])
+const unavailableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])
+const unavailableMessages = [
+  /^Connection terminated/,
+  /timeout exceeded when trying to connect/,
+  /is not queryable/,
+  // What Postgres answers once an operator closed the database (ALTER DATABASE … ALLOW_CONNECTIONS false).
+  /is not currently accepting connections/,
+]
+
+/**
+ * True when an error says the database is out of reach (down, restarting, refusing connections,
+ * every connection busy): an outage to report as 503 and retry, not a bug.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string') {
+    // Class 08: connection exceptions.
+    if (code.startsWith('08') || unavailableStates.has(code) || unavailableSocketCodes.has(code))
+      return true
+  }
+  if (unavailableMessages.some((m) => m.test(error.message))) return true
+  return error instanceof AggregateError && error.errors.some(isDatabaseUnavailable)
+}
+
 /** Create the database if it is missing (CREATE DATABASE cannot run inside a transaction). */
 export async function ensureDatabase(url: string): Promise<void> {
   const name = new URL(url).pathname.slice(1)

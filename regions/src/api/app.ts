@@ -1,5 +1,6 @@
-import { buildOpenApi, MeridianError, toHttpError } from '@meridian/core'
+import { buildOpenApi, errors, MeridianError, toHttpError } from '@meridian/core'
 import { Hono } from 'hono'
+import { isDatabaseUnavailable } from '../adapters/postgres.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { MerchantService } from '../payments/merchant.ts'
@@ -45,11 +46,17 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
     )
   })
 
-  app.onError((error, c) => {
-    const http = toHttpError(error, c.get('requestId'))
-    if (!(error instanceof MeridianError)) {
-      deps.log.error('unhandled error', { error, requestId: c.get('requestId'), path: c.req.path })
+  app.onError((thrown, c) => {
+    const requestId = c.get('requestId')
+    let error = thrown
+    if (isDatabaseUnavailable(thrown)) {
+      // An outage, not a bug: a 503 the edge fails over on and clients retry.
+      deps.log.warn('database unavailable', { requestId, path: c.req.path, error: thrown.message })
+      error = errors.dependencyUnavailable('database', thrown)
+    } else if (!(thrown instanceof MeridianError)) {
+      deps.log.error('unhandled error', { error: thrown, requestId, path: c.req.path })
     }
+    const http = toHttpError(error, requestId)
     return c.json(http.body, http.status as 500, http.headers)
   })
   app.notFound((c) => {

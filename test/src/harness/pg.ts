@@ -24,10 +24,18 @@ export interface TestDb {
   close(): Promise<void>
 }
 
-/** A fresh schema with every migration applied. */
-export async function createTestDb(label: string, poolSizeMax = 5): Promise<TestDb> {
-  const url = testDatabaseUrl()
+/**
+ * A fresh schema with every migration applied. `ownDatabase`: in a database of its own, for a
+ * test that takes the whole database away (an outage) without touching the other files.
+ */
+export async function createTestDb(
+  label: string,
+  poolSizeMax = 5,
+  options: { ownDatabase?: boolean } = {},
+): Promise<TestDb> {
   const schema = uniqueName(label)
+  const url = options.ownDatabase ? withDatabase(databaseUrl(), schema) : testDatabaseUrl()
+  if (options.ownDatabase) await ensureDatabase(url)
   const pool = createPool({ url, schema, poolSizeMax })
   await ensureSchema(pool, schema)
   await migrate(pool, schema)
@@ -38,7 +46,17 @@ export async function createTestDb(label: string, poolSizeMax = 5): Promise<Test
     async close() {
       await pool.query(`drop schema if exists ${schema} cascade`)
       await pool.end()
+      if (options.ownDatabase) await dropDatabase(schema)
     },
+  }
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  const admin = createPool({ url: databaseUrl(), poolSizeMax: 1 })
+  try {
+    await admin.query(`drop database if exists ${name} with (force)`)
+  } finally {
+    await admin.end()
   }
 }
 
@@ -56,6 +74,13 @@ export async function prepareTestDatabase(): Promise<void> {
       if (born !== undefined && Date.now() - born > leftoverAgeMsMin) {
         await pool.query(`drop schema if exists ${nspname} cascade`)
       }
+    }
+    const databases = await pool.query<{ datname: string }>(
+      "select datname from pg_database where datname like 't\\_%'",
+    )
+    for (const { datname } of databases.rows) {
+      const born = createdAtMs(datname)
+      if (born !== undefined && Date.now() - born > leftoverAgeMsMin) await dropDatabase(datname)
     }
   } finally {
     await pool.end()

@@ -39,8 +39,9 @@ export async function startTestRegion(
   label: string,
   region: RegionName = 'us-east',
   overrides: TestRegionOverrides = {},
+  options: { ownDatabase?: boolean } = {},
 ): Promise<TestRegion> {
-  const db = await createTestDb(`${label}_${region}`, 1)
+  const db = await createTestDb(`${label}_${region}`, 1, options)
   const redis = await createTestRedis(label)
   const secret = randomBytes(24).toString('hex')
   const config: RegionConfig = {

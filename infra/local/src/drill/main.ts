@@ -96,6 +96,8 @@ const target = {
   latencyMs: number('latency-ms', values['latency-ms'], 400),
   processor: values.processor,
 }
+/** Kinds of service warnings and errors printed under a FAIL (the services log has them all). */
+const problemLinesMax = 12
 const log = (line: string) =>
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
 
@@ -112,10 +114,23 @@ async function main(): Promise<number> {
   log(
     `starting the local gateway for drills (edge ${process.env.MERIDIAN_EDGE_PORT}, region APIs ${Number(process.env.MERIDIAN_PORT_BASE) + 1}…)`,
   )
-  const topology = await startDrillTopology({ seed: settings.seed, verbose: values.verbose, log })
+  const { ServiceLog, describeProblems: describeServiceProblems } = await import('./service-log.ts')
+  const serviceLog = new ServiceLog(
+    join(values.out, `${new Date().toISOString().replace(/[:.]/g, '-')}-services.log`),
+  )
+  log(`services' warnings and errors go to ${serviceLog.path}`)
+  const topology = await startDrillTopology({
+    seed: settings.seed,
+    verbose: values.verbose,
+    serviceLog: (line) => {
+      serviceLog.write(line)
+      if (values.verbose) log(line)
+    },
+  })
   const stop = async () => {
     await topology.close()
     await topology.gateway.stop()
+    await serviceLog.close()
   }
   process.once('SIGINT', () => void stop().then(() => process.exit(130)))
   const results: { result: DrillResult; md: string; expectFail: boolean }[] = []
@@ -150,6 +165,12 @@ async function main(): Promise<number> {
         `${run.scenario}: ${result.verdict.pass ? 'PASS' : 'FAIL'} — RTO ${result.rtoMs ?? 'n/a'} ms, detection ${result.detection.ms ?? 'n/a'} ms, RPO ${result.rpo.unreplicatedAtFault} (${result.rpo.recovered ? 'recovered' : 'NOT recovered'}), convergence ${result.convergenceMs ?? 'n/a'} ms, lost ${c.lost} duplicated ${c.duplicated} unbalanced ${c.unbalanced} diverged ${c.diverged} stuck ${c.stuck}, services crashed ${result.crashes.length}`,
       )
       for (const f of result.verdict.failures) log(`  ✗ ${f}`)
+      if (!result.verdict.pass) {
+        // The services' own account of the failure, for whoever reads this without the topology.
+        const problems = serviceLog.problemsSince(Date.parse(result.startedAt))
+        if (problems.length > 0) log(`  services' warnings and errors since the drill started:`)
+        for (const line of describeServiceProblems(problems, problemLinesMax)) log(`    ${line}`)
+      }
       log(`  report ${paths.md}`)
       results.push({ result, md: paths.md, expectFail: run.expectFail })
     }

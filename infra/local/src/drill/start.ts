@@ -15,12 +15,14 @@ import {
 export async function startDrillTopology(options: {
   seed: number
   verbose: boolean
-  log: (line: string) => void
+  /** Where the services' lines go: every line when verbose, else their warnings and errors. */
+  serviceLog: (line: string) => void
 }): Promise<DrillTopology> {
   const proxies = new Map<string, LatencyProxy>()
   const gateway = await startGateway({
-    log: options.verbose ? options.log : () => {},
+    log: options.serviceLog,
     verbose: options.verbose,
+    warnings: true,
     prefix: drillPrefix,
     simulatorSeed: options.seed,
     edgeVars: drillEdgeVars,

@@ -55,6 +55,10 @@ num.partitions=1
 # Topics are created on purpose, with their partition counts; a typo must not make a new topic.
 auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
+# A broker started again on its data (the kafka-down drill) may register only once the session
+# of its previous incarnation expired: 9 s by default, then its back-off made restarts take 15 s.
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=3000
 # Few threads: three brokers share two cores with Postgres, Redis and the services.
 num.network.threads=2
 num.io.threads=2
@@ -247,6 +251,24 @@ export class KafkaBroker {
       // Already gone between the check and the signal.
     }
     await this.exited
+  }
+
+  /**
+   * Freeze the JVM (SIGSTOP): connections stay open and requests queue unanswered, as on a broker
+   * stalled by a long pause. resume() lets it go on with everything it was sent meanwhile.
+   */
+  pause(): void {
+    this.signal('SIGSTOP')
+  }
+
+  resume(): void {
+    this.signal('SIGCONT')
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid
+    if (!pid || !this.running) throw new Error(`Kafka broker ${this.name} is not running`)
+    process.kill(-pid, signal)
   }
 
   /** Stop and remove the temp dir this broker made (a caller-provided dataDir is kept). */
