@@ -276,7 +276,12 @@ async function connectProducer(
     async close() {
       const last = current
       current = undefined
-      if (last) await (await last).disconnect()
+      // A producer that never connected has nothing to disconnect.
+      if (last)
+        await last.then(
+          (p) => p.disconnect(),
+          () => {},
+        )
     },
   }
 }
