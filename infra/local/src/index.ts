@@ -1,3 +1,4 @@
+export { setDatabaseReachable } from './database-access.ts'
 export { type LocalEdge, offlineEnv, startEdge } from './edge.ts'
 export { type Gateway, type GatewayOptions, startGateway } from './gateway.ts'
 export { type BrokerOptions, KafkaBroker } from './kafka/broker.ts'

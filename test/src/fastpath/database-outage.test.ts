@@ -1,3 +1,4 @@
+import { setDatabaseReachable } from '@meridian/local'
 import { createPool, databaseUrl } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiResponse } from '../harness/client.ts'
@@ -6,16 +7,11 @@ import { startTestRegion, type TestRegion, tableCounts } from '../harness/region
 
 const payment = { amount: 2500, currency: 'eur', payment_method: 'pm_card_visa' }
 
-/** Refuse new connections to the region's database and drop the open ones, as an outage does. */
-async function closeDatabase(name: string, allow: boolean): Promise<void> {
+/** Take the region's database away (or give it back), as an outage does. */
+async function setReachable(name: string, reachable: boolean): Promise<void> {
   const admin = createPool({ url: databaseUrl(), poolSizeMax: 1 })
   try {
-    await admin.query(`alter database ${name} allow_connections ${allow}`)
-    if (!allow)
-      await admin.query(
-        'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
-        [name],
-      )
+    await setDatabaseReachable(admin, name, reachable)
   } finally {
     await admin.end()
   }
@@ -34,12 +30,12 @@ describe('the region API while its database is out of reach', () => {
     existingId = created.json.id
   })
   afterAll(async () => {
-    if (database) await closeDatabase(database, true)
+    if (database) await setReachable(database, true)
     await region?.stop()
   })
 
   it('answers 503 dependency_unavailable with Retry-After, and a retry succeeds once it is back', async () => {
-    await closeDatabase(database, false)
+    await setReachable(database, false)
     const refused = await region.client().post('/v1/payments', payment, 'dbout-during')
     expect(refused.status).toBe(503)
     expect(refused.headers.get('retry-after')).toBe('1')
@@ -52,7 +48,7 @@ describe('the region API while its database is out of reach', () => {
     expect(read.status).toBe(503)
     expect(read.json.error.code).toBe('dependency_unavailable')
 
-    await closeDatabase(database, true)
+    await setReachable(database, true)
     const counts = await tableCounts(region.db)
     // The refused request left no trace: the same key now creates the payment, exactly once.
     let retried: ApiResponse | undefined

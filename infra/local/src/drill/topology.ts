@@ -1,5 +1,6 @@
 import { createPool, databaseUrl, withDatabase } from '@meridian/regions'
 import type pg from 'pg'
+import { setDatabaseReachable } from '../database-access.ts'
 import type { Gateway } from '../gateway.ts'
 import type { KafkaBroker } from '../kafka/broker.ts'
 import type { RegionRole } from '../services.ts'
@@ -85,13 +86,7 @@ export class DrillTopology {
   /** Refuse (or allow again) every connection to the region's database, dropping the open ones. */
   async setDatabaseReachable(region: string, reachable: boolean): Promise<void> {
     const name = new URL(this.services(region).region.databaseUrl).pathname.slice(1)
-    const quoted = `"${name.replaceAll('"', '""')}"`
-    await this.admin.query(`alter database ${quoted} allow_connections ${reachable}`)
-    if (!reachable)
-      await this.admin.query(
-        'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
-        [name],
-      )
+    await setDatabaseReachable(this.admin, name, reachable)
   }
 
   /** Pause or resume `destination`'s replicator reading `origin`'s cluster. */
