@@ -30,6 +30,11 @@ class ServerTiming {
     }
   }
 
+  /** A step that took no time worth measuring but must show: a limiter that was skipped. */
+  note(name: string, description: string): void {
+    this.entries.push(`${name};desc="${description}"`)
+  }
+
   header(): string {
     return this.entries.join(', ')
   }
@@ -93,6 +98,8 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
       limiterFor(c.env, settings.rateLimitPerSec).limit(key.merchantId),
     )
     c.executionCtx.waitUntil(limit.pending)
+    // Upstash did not answer in time and the request went through unchecked (fail open): say so.
+    if (limit.reason === 'timeout') timing.note('ratelimit-skipped', 'limiter timed out')
     if (!limit.success) {
       throw new MeridianError({
         kind: 'rate_limited',

@@ -77,12 +77,19 @@ describe('authentication', () => {
 
 describe('rate limit', () => {
   it('answers 429 with Retry-After once a merchant exceeds its rate', async () => {
-    // 60 at once against 20 per one-second window: even split across a window boundary, each
-    // side is over the limit, and no more than two windows' worth can succeed.
+    // 60 at once against 20 per fixed one-second window (aligned to the epoch): at most one
+    // window's worth succeeds in each window the burst touched, however slowly a loaded machine
+    // serves it. Requests the limiter let through unchecked (it timed out: fail open) say so.
+    const windowMs = 1000
+    const firstWindow = Math.floor(Date.now() / windowMs)
     const results = await Promise.all(Array.from({ length: 60 }, () => pay(keys.limited)))
+    const windows = Math.floor(Date.now() / windowMs) - firstWindow + 1
     const limited = results.filter((r) => r.status === 429)
     expect(limited.length).toBeGreaterThan(0)
-    expect(results.filter((r) => r.status === 202).length).toBeLessThanOrEqual(40)
+    const checked = results.filter(
+      (r) => r.status === 202 && !r.headers.get('Server-Timing')?.includes('ratelimit-skipped'),
+    )
+    expect(checked.length).toBeLessThanOrEqual(20 * windows)
     const body = (await limited[0]?.json()) as { error: { type: string } }
     expect(body.error.type).toBe('rate_limit_error')
     expect(Number(limited[0]?.headers.get('Retry-After'))).toBeGreaterThanOrEqual(1)
