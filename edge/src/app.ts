@@ -50,6 +50,24 @@ function origins(env: Env, registry: RegionRegistry): Record<string, string> {
     : fromRegistry
 }
 
+/**
+ * The merchant's budget, GitHub-style: the limit, what is left, and when the window resets (unix
+ * seconds; windows are one second, so it also names the window). None when the limiter was skipped.
+ */
+function rateLimitHeaders(limit: {
+  reason?: string
+  limit: number
+  remaining: number
+  reset: number
+}): [string, string][] {
+  if (limit.reason === 'timeout') return []
+  return [
+    ['X-RateLimit-Limit', String(limit.limit)],
+    ['X-RateLimit-Remaining', String(Math.max(0, limit.remaining))],
+    ['X-RateLimit-Reset', String(Math.ceil(limit.reset / 1000))],
+  ]
+}
+
 /** Safe to send twice: reads, and writes the region deduplicates by Idempotency-Key. */
 function retriable(method: string, headers: Headers): boolean {
   return method === 'GET' || method === 'HEAD' || headers.has('idempotency-key')
@@ -151,6 +169,8 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
       if (outcome.ok) {
         health.success(region)
         outcome.response.headers.set('Server-Timing', timing.header())
+        for (const [name, value] of rateLimitHeaders(limit))
+          outcome.response.headers.set(name, value)
         return outcome.response
       }
       health.failure(region, outcome.kind)
