@@ -4,6 +4,7 @@ export { exitWithParent } from './adapters/parent-watch.ts'
 export * from './adapters/postgres.ts'
 export * from './adapters/redis.ts'
 export * from './config.ts'
+export { type GroupCommitOptions, GroupCommitter, QueueFullError } from './group-commit.ts'
 export * from './ledger/store.ts'
 export * from './log.ts'
 export {

@@ -2,6 +2,7 @@ import { decodeEvent, type EventEnvelope, parseHlc } from '@meridian/core'
 import {
   type Batch,
   type BusConsumer,
+  GroupCommitter,
   inTransaction,
   type KafkaBus,
   type Logger,
@@ -18,6 +19,12 @@ export interface ApplierOptions {
   readonly topics: ReplicationTopics
 }
 
+/** Most partitions' batches one applier transaction carries. */
+export const partitionsPerCommitMax = 32
+
+/** How stale `GET /replication/status`'s last-event fields may be, per link. */
+export const linkStatusIntervalMs = 250
+
 /**
  * Applies other regions' events to this region effectively once: the dedupe record
  * (origin, event id), the merged state and the next source offset commit in one Postgres
@@ -26,6 +33,17 @@ export interface ApplierOptions {
  */
 export class Applier {
   private consumer: BusConsumer | undefined
+  private readonly linkNotedAtMs = new Map<string, number>()
+  private readonly commits = new GroupCommitter<Batch, undefined>(
+    (batches) => this.applyBatches(batches),
+    {
+      batchSizeMax: partitionsPerCommitMax,
+      flushesInFlightMax: 1,
+      // kafkajs hands over a partition's next batch only after its last: one per commit anyway.
+      keyOf: (b) => `${b.topic}|${b.partition}`,
+      queueDepthMax: Number.MAX_SAFE_INTEGER,
+    },
+  )
 
   constructor(
     private readonly bus: KafkaBus,
@@ -49,7 +67,7 @@ export class Applier {
       topics: this.topics(),
       fromBeginning: true,
       // Partitions are independent (a merchant lives on one); each batch is its own transaction.
-      partitionsConcurrently: 6,
+      partitionsConcurrently: 16,
       onAssign: async (assignment) => {
         const { rows } = await this.pool.query<{
           topic: string
@@ -72,21 +90,59 @@ export class Applier {
   }
 
   private async applyBatch(batch: Batch): Promise<void> {
-    const origin = originOfTopic(batch.topic) ?? 'unknown'
-    const last = batch.messages.at(-1)
-    if (!last) return
-    if (batch.topic.endsWith(`.${this.options.topics.heartbeats}`))
-      return this.heartbeat(origin, batch)
+    if (batch.messages.length === 0) return
+    if (batch.topic.endsWith(`.${this.options.topics.heartbeats}`)) return this.heartbeat(batch)
+    await this.commits.submit(batch)
+  }
+
+  /**
+   * Every partition's batch handed over while the previous transaction committed goes into the
+   * next one: one commit (one fsync) for many partitions. Per partition, its position and its
+   * events stay in the same transaction, so each is still applied effectively once.
+   */
+  private async applyBatches(batches: readonly Batch[]): Promise<undefined[]> {
     const appliedAt = Date.now()
-    const latencies: number[] = []
-    let applied = 0
-    await inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ next_offset: string }>(
-        'select next_offset from replication_positions where topic = $1 and partition = $2 for update',
-        [batch.topic, batch.partition],
+    const fresh = await inTransaction(this.pool, async (client) => {
+      const events = await this.unapplied(client, batches)
+      // Dedupe in one statement: only events never applied here go on.
+      const { rows } = await client.query<{ event_id: string }>(
+        `insert into replication_applied (origin_region, event_id)
+         select * from unnest($1::text[], $2::text[]) on conflict do nothing returning event_id`,
+        [events.map((e) => e.origin_region), events.map((e) => e.id)],
       )
-      const from = BigInt(rows[0]?.next_offset ?? '0')
-      const events: EventEnvelope[] = []
+      const freshIds = new Set(rows.map((r) => r.event_id))
+      const fresh = events.filter((e) => freshIds.has(e.id))
+      await applyEvents(client, fresh)
+      await client.query(
+        `insert into replication_positions (topic, partition, next_offset)
+         select * from unnest($1::text[], $2::int[], $3::bigint[])
+         on conflict (topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
+        [
+          batches.map((b) => b.topic),
+          batches.map((b) => b.partition),
+          batches.map((b) => (BigInt(b.messages.at(-1)?.offset ?? '-1') + 1n).toString()),
+        ],
+      )
+      return { events, fresh }
+    })
+    this.observe(batches, fresh.events, fresh.fresh, appliedAt)
+    return batches.map(() => undefined)
+  }
+
+  /** Each batch's events from the position Postgres holds on (a redelivery starts before it). */
+  private async unapplied(
+    client: pg.PoolClient,
+    batches: readonly Batch[],
+  ): Promise<EventEnvelope[]> {
+    const { rows } = await client.query<{ topic: string; partition: number; next_offset: string }>(
+      `select topic, partition, next_offset from replication_positions
+       where (topic, partition) in (select * from unnest($1::text[], $2::int[])) for update`,
+      [batches.map((b) => b.topic), batches.map((b) => b.partition)],
+    )
+    const positions = new Map(rows.map((r) => [`${r.topic}|${r.partition}`, BigInt(r.next_offset)]))
+    const events: EventEnvelope[] = []
+    for (const batch of batches) {
+      const from = positions.get(`${batch.topic}|${batch.partition}`) ?? 0n
       for (const message of batch.messages) {
         if (BigInt(message.offset) < from) continue
         const decoded = decodeEvent(message.value ?? '')
@@ -101,42 +157,63 @@ export class Applier {
         // Never apply our own events back to ourselves (there should be none: defence in depth).
         if (decoded.event.origin_region !== this.options.region) events.push(decoded.event)
       }
-      // Dedupe the whole batch in one statement: only events never applied here go on.
-      const { rows: freshRows } = await client.query<{ event_id: string }>(
-        `insert into replication_applied (origin_region, event_id)
-         select * from unnest($1::text[], $2::text[]) on conflict do nothing returning event_id`,
-        [events.map((e) => e.origin_region), events.map((e) => e.id)],
-      )
-      const freshIds = new Set(freshRows.map((r) => r.event_id))
-      const fresh = events.filter((e) => freshIds.has(e.id))
-      this.metrics.duplicates.inc({ origin }, events.length - fresh.length)
-      await applyEvents(client, fresh)
-      applied = fresh.length
-      for (const e of fresh) {
-        const wall = parseHlc(e.hlc)?.wallMs
-        if (wall !== undefined) latencies.push(appliedAt - wall)
-      }
-      await client.query(
-        `insert into replication_positions (topic, partition, next_offset) values ($1, $2, $3)
-         on conflict (topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
-        [batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString()],
-      )
-      await client.query(
-        `insert into replication_links (origin_region, last_event_applied_at, last_event_latency_ms) values ($1, now(), $2)
-         on conflict (origin_region) do update set last_event_applied_at = now(), last_event_latency_ms = excluded.last_event_latency_ms`,
-        [origin, latencies.at(-1) ?? null],
-      )
-    })
-    this.metrics.applied.inc({ origin }, applied)
-    for (const ms of latencies) this.metrics.latency.observe({ origin }, ms / 1000)
-    this.metrics.recordAge.set({ origin }, (Date.now() - last.timestampMs) / 1000)
-    this.metrics.lag.set(
-      { origin, partition: String(batch.partition) },
-      Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n),
-    )
+    }
+    return events
   }
 
-  private async heartbeat(origin: string, batch: Batch): Promise<void> {
+  private observe(
+    batches: readonly Batch[],
+    events: readonly EventEnvelope[],
+    fresh: readonly EventEnvelope[],
+    appliedAt: number,
+  ): void {
+    const freshIds = new Set(fresh.map((e) => e.id))
+    const latest = new Map<string, number>()
+    for (const e of events) {
+      const wall = parseHlc(e.hlc)?.wallMs
+      if (!freshIds.has(e.id)) {
+        this.metrics.duplicates.inc({ origin: e.origin_region })
+        continue
+      }
+      this.metrics.applied.inc({ origin: e.origin_region })
+      if (wall !== undefined) {
+        this.metrics.latency.observe({ origin: e.origin_region }, (appliedAt - wall) / 1000)
+        latest.set(e.origin_region, appliedAt - wall)
+      }
+    }
+    for (const batch of batches) {
+      const last = batch.messages.at(-1)
+      if (!last) continue
+      const origin = originOfTopic(batch.topic) ?? 'unknown'
+      this.metrics.recordAge.set({ origin }, (Date.now() - last.timestampMs) / 1000)
+      this.metrics.lag.set(
+        { origin, partition: String(batch.partition) },
+        Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n),
+      )
+    }
+    for (const [origin, latencyMs] of latest) void this.noteLink(origin, latencyMs)
+  }
+
+  /**
+   * The link's "last event applied" row is status, not state: written after the commit, at most
+   * every `linkStatusIntervalMs` per origin. Inside the batch transaction it was one row every
+   * partition's transaction locked until its commit, so concurrent partitions waited in line.
+   */
+  private async noteLink(origin: string, latencyMs: number | undefined): Promise<void> {
+    const now = Date.now()
+    if (now - (this.linkNotedAtMs.get(origin) ?? 0) < linkStatusIntervalMs) return
+    this.linkNotedAtMs.set(origin, now)
+    await this.pool
+      .query(
+        `insert into replication_links (origin_region, last_event_applied_at, last_event_latency_ms) values ($1, now(), $2)
+         on conflict (origin_region) do update set last_event_applied_at = now(), last_event_latency_ms = excluded.last_event_latency_ms`,
+        [origin, latencyMs ?? null],
+      )
+      .catch((error: unknown) => this.log.warn('link status not written', { origin, error }))
+  }
+
+  private async heartbeat(batch: Batch): Promise<void> {
+    const origin = originOfTopic(batch.topic) ?? 'unknown'
     const last = batch.messages.at(-1)
     const sentMs = Number(JSON.parse(String(last?.value ?? '{}')).sentAtMs)
     if (!Number.isFinite(sentMs)) return

@@ -65,7 +65,7 @@ export class Replicator {
       groupId: `replicator.${this.destination}`,
       topics: Object.values(this.topics),
       fromBeginning: true,
-      partitionsConcurrently: 4,
+      partitionsConcurrently: this.eventsPartitions + 1,
     })
     const producer = this.producer
     await this.consumer.start(async (batch) => {

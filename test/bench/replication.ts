@@ -2,16 +2,12 @@
  * `pnpm bench:replication`: replication lag from us-east to eu-west at a steady 1,000 events/s
  * (BENCH_RATE), through the real replicator (us-east cluster → eu-west cluster) and applier
  * (merge into eu-west's Postgres, effectively once). Each event is a payment.created as the fast
- * path writes it. Lag = applied in eu-west minus produced in us-east. Prints p50/p99/max.
+ * path writes it. Lag = applied in eu-west (the start of the applier's transaction, as
+ * replication_applied records it; its commit follows within milliseconds) minus produced in
+ * us-east. Prints p50/p99/max, then the same split at the copy in eu-west's cluster: how long the
+ * replicator took, and how long the applier took after it.
  */
-import {
-  envelope,
-  formatHlc,
-  HybridClock,
-  newId,
-  type Payment,
-  paymentMethodFor,
-} from '@meridian/core'
+import { HybridClock } from '@meridian/core'
 import { KafkaBroker } from '@meridian/local'
 import {
   createKafkaBus,
@@ -24,7 +20,8 @@ import {
   quietLogger,
   withDatabase,
 } from '@meridian/regions'
-import { startReplication, topicsFor } from '@meridian/replication'
+import { replicatedTopic, startReplication, topicsFor } from '@meridian/replication'
+import { paymentCreated } from '../src/harness/events.ts'
 import { percentile } from './load.ts'
 
 const log = (line: string) => process.stdout.write(`${line}\n`)
@@ -75,59 +72,9 @@ async function main(): Promise<void> {
       const due = Math.floor(((performance.now() - start) * rate) / 1000)
       const batch = []
       for (; sent < due && sent < rate * seconds; sent++) {
-        const merchantId = `mer_bench_${sent % 200}`
-        const hlc = clock.now()
-        const payment: Payment = {
-          id: newId('payment'),
-          merchantId,
-          amount: 1000 + (sent % 900),
-          currency: 'USD',
-          status: 'pending',
-          captureMethod: 'automatic',
-          amountCaptured: 0,
-          amountRefunded: 0,
-          amountRefundPending: 0,
-          pendingOperation: null,
-          amountCaptureRequested: 0,
-          paymentMethod: paymentMethodFor(`tok_${sent}`),
-          description: null,
-          metadata: {},
-          declineCode: null,
-          failureMessage: null,
-          processor: null,
-          processorRef: null,
-          authorizedAtMs: null,
-          originRegion: 'us-east',
-          createdAtMs: hlc.wallMs,
-          hlc: formatHlc(hlc),
-          version: 1,
-        }
-        const event = envelope({
-          id: newId('event'),
-          type: 'payment.created',
-          merchantId,
-          originRegion: 'us-east',
-          hlc,
-          payload: {
-            payment,
-            idempotency: {
-              merchantId,
-              key: `k${sent}`,
-              fingerprint: 'f',
-              status: 202,
-              body: '{}',
-              resourceId: payment.id,
-              originRegion: 'us-east',
-              hlc: payment.hlc,
-            },
-          },
-        })
+        const { event, message } = paymentCreated(clock, `mer_bench_${sent % 200}`, sent)
         sentAt.set(event.id, Date.now())
-        batch.push({
-          key: merchantId,
-          value: JSON.stringify(event),
-          headers: { 'origin-region': 'us-east', 'event-id': event.id },
-        })
+        batch.push(message)
       }
       if (batch.length > 0) await producer.send(topics.events, batch)
       await new Promise((r) => setTimeout(r, 5))
@@ -159,6 +106,24 @@ async function main(): Promise<void> {
     log(
       `replication lag at ${rate} events/s: p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms, max ${(lags.at(-1) ?? Number.NaN).toFixed(0)} ms (target p99 ≤ 250 ms)`,
     )
+    // Where the time goes: produced → copied into eu-west by the replicator (the copy's
+    // timestamp), then copied → applied by the applier.
+    const copiedAt = await copyTimes(
+      west.bootstrap,
+      replicatedTopic('us-east', topics.events),
+      sent,
+    )
+    const applied = new Map(rows.map((r) => [r.event_id, Number(r.applied_ms)]))
+    const hop1: number[] = []
+    const hop2: number[] = []
+    for (const [id, copied] of copiedAt) {
+      const sentMs = sentAt.get(id)
+      const appliedMs = applied.get(id)
+      if (sentMs !== undefined) hop1.push(copied - sentMs)
+      if (appliedMs !== undefined) hop2.push(appliedMs - copied)
+    }
+    log(`  replicator (us-east → copy in eu-west): ${summary(hop1)}`)
+    log(`  applier (copy → applied in Postgres): ${summary(hop2)}`)
   } finally {
     await producer.close()
     await replication.stop()
@@ -166,6 +131,28 @@ async function main(): Promise<void> {
     await pool.end()
     await Promise.all([east.destroy(), west.destroy()])
   }
+}
+
+function summary(values: number[]): string {
+  const sorted = Float64Array.from(values).sort()
+  return `p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`
+}
+
+/** When each event's copy was written into `topic` (its Kafka timestamp), by event id. */
+async function copyTimes(bootstrap: string, topic: string, count: number) {
+  const bus = createKafkaBus({ brokers: [bootstrap], clientId: 'bench-reader', log: quietLogger })
+  const consumer = bus.consumer({ groupId: `bench-reader-${Date.now()}`, topics: [topic] })
+  const times = new Map<string, number>()
+  await consumer.start(async (batch) => {
+    for (const m of batch.messages) {
+      const id = m.headers['event-id']
+      if (id) times.set(id, m.timestampMs)
+    }
+  })
+  const deadline = Date.now() + 60_000
+  while (times.size < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+  await consumer.stop()
+  return times
 }
 
 main().catch((error: unknown) => {

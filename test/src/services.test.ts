@@ -70,6 +70,56 @@ describe('the suite talks to a real Kafka broker', () => {
   })
 })
 
+describe('one producer and one consumer shared by concurrent callers', () => {
+  it('keeps each partition in call order when sends go out together, and commits every partition', async () => {
+    const bus = testBus('us-east')
+    const admin = await bus.admin()
+    const topic = await createTestTopic(admin, 'grouped', 4)
+    const producer = await bus.producer({ idempotent: true })
+    // 200 sends at once: named partitions and hashed keys, mixed. While one request is on the
+    // wire the rest wait and go out together; order per partition must still be call order.
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        producer.send(topic, [
+          i % 2 === 0
+            ? { key: `named_${(i / 2) % 4}`, value: String(i), partition: (i / 2) % 4 }
+            : { key: `hashed_${i % 6}`, value: String(i) },
+        ]),
+      ),
+    )
+    const groupId = uniqueName('group')
+    const received: InMessage[] = []
+    const consumer = bus.consumer({
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      partitionsConcurrently: 4,
+    })
+    await consumer.start(async (batch) => {
+      received.push(...batch.messages)
+    })
+    await eventually(() => expect(received).toHaveLength(200))
+    for (let p = 0; p < 4; p++) {
+      const order = received
+        .filter((m) => m.partition === p)
+        .sort((a, b) => Number(a.offset) - Number(b.offset))
+        .map((m) => Number(String(m.value)))
+      expect(order).toEqual([...order].sort((a, b) => a - b))
+    }
+    expect(
+      received
+        .filter((m) => m.key?.startsWith('named_'))
+        .every((m) => m.partition === Number(m.key?.slice(6))),
+    ).toBe(true)
+    // Commits from partitions handled at once went out together, and none was lost.
+    const ends = await admin.endOffsets(topic)
+    await eventually(async () => expect(await admin.groupOffsets(groupId, topic)).toEqual(ends))
+    await consumer.stop()
+    await producer.close()
+    await admin.close()
+  })
+})
+
 describe('the suite talks to real Postgres and Redis', () => {
   let db: TestDb
   let redis: TestRedis

@@ -11,9 +11,12 @@ import {
   type KafkaConfig as KafkaJsConfig,
   type LogEntry,
   logLevel,
+  type Message,
   Partitioners,
   type Producer,
+  type TopicPartitionOffset,
 } from 'kafkajs'
+import { GroupCommitter } from '../group-commit.ts'
 import type { Logger } from '../log.ts'
 import { dedicatedAssigner } from './assigner.ts'
 
@@ -224,6 +227,34 @@ function partitionerFactory(choose: Partitioner | undefined): ICustomPartitioner
   }
 }
 
+interface Send {
+  readonly topic: string
+  readonly messages: readonly OutMessage[]
+}
+
+/** Most concurrent sends one produce request carries. */
+export const sendsPerRequestMax = 64
+
+/** One entry per topic, its messages in the order they were sent. */
+function byTopic(sends: readonly Send[]): { topic: string; messages: Message[] }[] {
+  const topics = new Map<string, Message[]>()
+  for (const s of sends) {
+    const list = topics.get(s.topic) ?? []
+    for (const m of s.messages) list.push(toKafkaJs(m))
+    topics.set(s.topic, list)
+  }
+  return [...topics].map(([topic, messages]) => ({ topic, messages }))
+}
+
+function toKafkaJs(m: OutMessage): Message {
+  return {
+    key: m.key,
+    value: m.value,
+    ...(m.headers ? { headers: { ...m.headers } } : {}),
+    ...(m.partition === undefined ? {} : { partition: m.partition }),
+  }
+}
+
 async function connectProducer(
   kafka: Kafka,
   idempotent: boolean,
@@ -247,31 +278,37 @@ async function connectProducer(
     current = undefined
     void failed.then((p) => p.disconnect()).catch(() => {})
   }
+  const sendMany = async (sends: readonly Send[]) => {
+    current ??= connectFresh()
+    const pending = current
+    try {
+      const producer = await pending
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: byTopic(sends),
+      })
+      return sends.map(() => undefined)
+    } catch (error) {
+      // A failed send's outcome is unknown: the broker may have written the batch. kafkajs then
+      // keeps the old sequence numbers, so the next, different batch is refused as out of order
+      // forever (tulios/kafkajs#598). The next send starts a fresh producer id instead; a batch
+      // written twice is a duplicate, which consumers drop by event id.
+      retire(pending)
+      throw error
+    }
+  }
+  // Concurrent sends (the replicator's workers share one producer) wait while a request is on
+  // the wire, then go out together as one: one request in flight per connection otherwise means
+  // one round trip per send, in line. Taken strictly in call order (no key holds a send back),
+  // so every partition receives its messages in the order send() was called.
+  const sends = new GroupCommitter<Send, undefined>(sendMany, {
+    batchSizeMax: sendsPerRequestMax,
+    flushesInFlightMax: 1,
+    queueDepthMax: Number.MAX_SAFE_INTEGER,
+  })
   return {
     async send(topic, messages) {
-      if (messages.length === 0) return
-      current ??= connectFresh()
-      const pending = current
-      try {
-        const producer = await pending
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: messages.map((m) => ({
-            key: m.key,
-            value: m.value,
-            ...(m.headers ? { headers: { ...m.headers } } : {}),
-            ...(m.partition === undefined ? {} : { partition: m.partition }),
-          })),
-        })
-      } catch (error) {
-        // A failed send's outcome is unknown: the broker may have written the batch. kafkajs then
-        // keeps the old sequence numbers, so the next, different batch is refused as out of order
-        // forever (tulios/kafkajs#598). The next send starts a fresh producer id instead; a batch
-        // written twice is a duplicate, which consumers drop by event id.
-        retire(pending)
-        throw error
-      }
+      if (messages.length > 0) await sends.submit({ topic, messages })
     },
     async close() {
       const last = current
@@ -380,6 +417,19 @@ function eachBatchOf(
   handle: BatchHandler,
   running: () => boolean,
 ): EachBatchHandler {
+  // Partitions handled at once commit together: one OffsetCommit request for all of them.
+  const commits = new GroupCommitter<TopicPartitionOffset, undefined>(
+    async (offsets) => {
+      await consumer.commitOffsets([...offsets])
+      return offsets.map(() => undefined)
+    },
+    {
+      batchSizeMax: Number.MAX_SAFE_INTEGER,
+      flushesInFlightMax: 1,
+      keyOf: (o) => `${o.topic}|${o.partition}`,
+      queueDepthMax: Number.MAX_SAFE_INTEGER,
+    },
+  )
   return async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
     if (batch.messages.length === 0) return
     const messages: InMessage[] = batch.messages.map((m) => ({
@@ -403,13 +453,11 @@ function eachBatchOf(
     const last = batch.messages[batch.messages.length - 1]
     if (!last) return
     resolveOffset(last.offset)
-    await consumer.commitOffsets([
-      {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: (BigInt(last.offset) + 1n).toString(),
-      },
-    ])
+    await commits.submit({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: (BigInt(last.offset) + 1n).toString(),
+    })
   }
 }
 

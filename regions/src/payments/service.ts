@@ -30,7 +30,7 @@ import {
 } from '@meridian/core'
 import type pg from 'pg'
 import type { FastPathGate, RateLimit } from '../fastpath/gate.ts'
-import type { GroupCommitter } from '../fastpath/group-commit.ts'
+import type { GroupCommitter } from '../group-commit.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import {

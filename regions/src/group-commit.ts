@@ -5,8 +5,8 @@ export interface GroupCommitOptions<I> {
   readonly batchSizeMax: number
   /** Transactions in flight at once; while they commit, new items queue into the next batch. */
   readonly flushesInFlightMax: number
-  /** Items with the same key never share a batch (two writes of one idempotency key). */
-  readonly keyOf: (item: I) => string
+  /** Items with the same key never share a batch (two writes of one idempotency key). Absent: any may. */
+  readonly keyOf?: (item: I) => string
   /** Items waiting beyond this are refused, so overload shows as errors, not unbounded memory. */
   readonly queueDepthMax: number
 }
@@ -25,6 +25,8 @@ export class QueueFullError extends Error {
  * Group commit: many concurrent requests share one durable Postgres commit (one fsync) instead of
  * paying one each. There is no timer: the first item flushes at once, and whatever arrives while
  * a commit is in flight rides in the next one, so batches grow with load and latency stays low.
+ * The same shape serves any costly round trip: the replication applier's transactions and the
+ * Kafka producer's requests go through one of these too.
  */
 export class GroupCommitter<I, R> {
   private readonly queue: Waiting<I, R>[] = []
@@ -65,10 +67,10 @@ export class GroupCommitter<I, R> {
     while (this.queue.length > 0 && batch.length < this.options.batchSizeMax) {
       const next = this.queue.shift()
       if (!next) break
-      const key = this.options.keyOf(next.item)
-      if (keys.has(key)) held.push(next)
+      const key = this.options.keyOf?.(next.item)
+      if (key !== undefined && keys.has(key)) held.push(next)
       else {
-        keys.add(key)
+        if (key !== undefined) keys.add(key)
         batch.push(next)
       }
     }

@@ -1,0 +1,75 @@
+import {
+  type EventEnvelope,
+  envelope,
+  formatHlc,
+  type HybridClock,
+  newId,
+  type Payment,
+  paymentMethodFor,
+} from '@meridian/core'
+import type { OutMessage } from '@meridian/regions'
+
+/**
+ * A `payment.created` event as a region's fast path publishes it (payment snapshot plus its
+ * idempotency record), and the Kafka message the relay would send for it: for feeding the
+ * replication layer directly. `seq` makes the amount, card token and idempotency key distinct.
+ */
+export function paymentCreated(
+  clock: HybridClock,
+  merchantId: string,
+  seq: number,
+): { event: EventEnvelope; message: OutMessage } {
+  const origin = clock.node
+  const hlc = clock.now()
+  const payment: Payment = {
+    id: newId('payment'),
+    merchantId,
+    amount: 1000 + (seq % 900),
+    currency: 'USD',
+    status: 'pending',
+    captureMethod: 'automatic',
+    amountCaptured: 0,
+    amountRefunded: 0,
+    amountRefundPending: 0,
+    pendingOperation: null,
+    amountCaptureRequested: 0,
+    paymentMethod: paymentMethodFor(`tok_${seq}`),
+    description: null,
+    metadata: {},
+    declineCode: null,
+    failureMessage: null,
+    processor: null,
+    processorRef: null,
+    authorizedAtMs: null,
+    originRegion: origin,
+    createdAtMs: hlc.wallMs,
+    hlc: formatHlc(hlc),
+    version: 1,
+  }
+  const event = envelope({
+    id: newId('event'),
+    type: 'payment.created',
+    merchantId,
+    originRegion: origin,
+    hlc,
+    payload: {
+      payment,
+      idempotency: {
+        merchantId,
+        key: `k${seq}`,
+        fingerprint: 'f',
+        status: 202,
+        body: '{}',
+        resourceId: payment.id,
+        originRegion: origin,
+        hlc: payment.hlc,
+      },
+    },
+  })
+  const message = {
+    key: merchantId,
+    value: JSON.stringify(event),
+    headers: { 'origin-region': origin, 'event-id': event.id },
+  }
+  return { event, message }
+}
