@@ -65,6 +65,8 @@ export class Replicator {
       groupId: `replicator.${this.destination}`,
       topics: Object.values(this.topics),
       fromBeginning: true,
+      // Every partition (events and heartbeats) at once: one fetch's batches reach the shared
+      // producer together and go out as one request.
       partitionsConcurrently: this.eventsPartitions + 1,
     })
     const producer = this.producer
