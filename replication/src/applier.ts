@@ -100,9 +100,13 @@ export class Applier {
    * next one: one commit (one fsync) for many partitions. Per partition, its position and its
    * events stay in the same transaction, so each is still applied effectively once.
    */
-  private async applyBatches(batches: readonly Batch[]): Promise<undefined[]> {
+  private async applyBatches(handed: readonly Batch[]): Promise<undefined[]> {
     const appliedAt = Date.now()
-    const fresh = await inTransaction(this.pool, async (client) => {
+    // Rows locked in one order by every applier (two may overlap in a rebalance): no deadlock.
+    const batches = [...handed].sort(
+      (a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition,
+    )
+    const result = await inTransaction(this.pool, async (client) => {
       const events = await this.unapplied(client, batches)
       // Dedupe in one statement: only events never applied here go on.
       const { rows } = await client.query<{ event_id: string }>(
@@ -116,7 +120,8 @@ export class Applier {
       await client.query(
         `insert into replication_positions (topic, partition, next_offset)
          select * from unnest($1::text[], $2::int[], $3::bigint[])
-         on conflict (topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
+         on conflict (topic, partition) do update
+           set next_offset = greatest(replication_positions.next_offset, excluded.next_offset), updated_at = now()`,
         [
           batches.map((b) => b.topic),
           batches.map((b) => b.partition),
@@ -125,8 +130,8 @@ export class Applier {
       )
       return { events, fresh }
     })
-    this.observe(batches, fresh.events, fresh.fresh, appliedAt)
-    return batches.map(() => undefined)
+    this.observe(batches, result.events, result.fresh, appliedAt)
+    return handed.map(() => undefined)
   }
 
   /** Each batch's events from the position Postgres holds on (a redelivery starts before it). */
@@ -136,7 +141,8 @@ export class Applier {
   ): Promise<EventEnvelope[]> {
     const { rows } = await client.query<{ topic: string; partition: number; next_offset: string }>(
       `select topic, partition, next_offset from replication_positions
-       where (topic, partition) in (select * from unnest($1::text[], $2::int[])) for update`,
+       where (topic, partition) in (select * from unnest($1::text[], $2::int[]))
+       order by topic, partition for update`,
       [batches.map((b) => b.topic), batches.map((b) => b.partition)],
     )
     const positions = new Map(rows.map((r) => [`${r.topic}|${r.partition}`, BigInt(r.next_offset)]))
