@@ -25,8 +25,10 @@ export * from './region.ts'
 export {
   getPaymentById,
   getRefunds,
+  insertPaymentBatch,
   insertRefund,
   inTransaction,
+  type NewPaymentWrite,
   updateRefund,
 } from './store/payments.ts'
 export { paymentColumns, refundColumns, rowToPayment, rowToRefund } from './store/rows.ts'

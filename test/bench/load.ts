@@ -33,7 +33,20 @@ export function summarize(result: LoadResult, okStatus: number) {
     p99: percentile(sorted, 99),
     p999: percentile(sorted, 99.9),
     statuses: Object.fromEntries(result.statuses),
+    /** What the failures were: `503×2, no answer×1`; empty when every answer was `okStatus`. */
+    failures: [
+      ...[...result.statuses]
+        .filter(([status]) => status !== okStatus)
+        .map(([status, n]) => `${status}×${n}`),
+      ...(result.errors > 0 ? [`no answer×${result.errors}`] : []),
+    ].join(', '),
   }
+}
+
+/** An error rate with what made it up: `0.07% (503×12)`. */
+export function errorsCell(s: { errorRate: number; failures: string }): string {
+  const rate = `${(s.errorRate * 100).toFixed(2)}%`
+  return s.failures ? `${rate} (${s.failures})` : rate
 }
 
 async function send(pool: Pool, r: PreparedRequest): Promise<number> {

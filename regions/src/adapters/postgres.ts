@@ -76,6 +76,15 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return error instanceof AggregateError && error.errors.some(isDatabaseUnavailable)
 }
 
+/**
+ * True when Postgres aborted a transaction because it collided with another (a deadlock, a
+ * serialization failure): nothing of it was written, and running it again is the remedy.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === '40P01' || code === '40001'
+}
+
 /** Create the database if it is missing (CREATE DATABASE cannot run inside a transaction). */
 export async function ensureDatabase(url: string): Promise<void> {
   const name = new URL(url).pathname.slice(1)

@@ -7,6 +7,7 @@ import type {
   Refund,
 } from '@meridian/core'
 import type pg from 'pg'
+import { isTransactionConflict } from '../adapters/postgres.ts'
 import {
   type PaymentRow,
   paymentColumns,
@@ -49,8 +50,11 @@ with input as (
     origin_region text, hlc text, created_ms bigint,
     idem_key text, fingerprint text, response_status int, response_body text, events jsonb)
 ), idem as (
+  -- Rows in key order, as every batch writes them: two batches in flight at once wait for each
+  -- other's keys in one order and never deadlock.
   insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc)
   select merchant_id, idem_key, fingerprint, response_status, response_body, id, origin_region, hlc from input
+  order by merchant_id, idem_key
   on conflict (merchant_id, key) do nothing
   returning merchant_id, key
 ), won as (
@@ -73,7 +77,7 @@ with input as (
   -- Per-region usage counters (a grow-only counter per merchant and day): this region's slot.
   insert into usage_counters (merchant_id, day, region, count)
   select merchant_id, (to_timestamp(created_ms / 1000.0) at time zone 'UTC')::date, origin_region, count(*)
-  from won group by 1, 2, 3
+  from won group by 1, 2, 3 order by 1, 2, 3
   on conflict (merchant_id, day, region) do update set count = usage_counters.count + excluded.count
   returning 1
 )
@@ -108,15 +112,30 @@ export async function insertPaymentBatch(
   pool: pg.Pool,
   writes: readonly NewPaymentWrite[],
 ): Promise<CreateOutcome[]> {
-  const { rows } = await pool.query<{ merchant_id: string; key: string }>(insertBatchSql, [
-    JSON.stringify(writes.map(toBatchItem)),
-  ])
+  const batch = JSON.stringify(writes.map(toBatchItem))
+  const { rows } = await runAgainOnConflict(() =>
+    pool.query<{ merchant_id: string; key: string }>(insertBatchSql, [batch]),
+  )
   const won = new Set(rows.map((r) => `${r.merchant_id}\u0000${r.key}`))
   return writes.map((w) =>
     won.has(`${w.payment.merchantId}\u0000${w.idempotency.key}`)
       ? { kind: 'written' }
       : { kind: 'key_taken' },
   )
+}
+
+/** How many times one statement runs again after Postgres aborted it in a collision. */
+export const conflictRetriesMax = 3
+
+/** Run a single-statement write again when Postgres aborted it as a deadlock victim. */
+async function runAgainOnConflict<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write()
+    } catch (error) {
+      if (attempt >= conflictRetriesMax || !isTransactionConflict(error)) throw error
+    }
+  }
 }
 
 export async function getPayment(

@@ -2,6 +2,7 @@ import {
   type EventEnvelope,
   envelope,
   formatHlc,
+  type Hlc,
   type HybridClock,
   newId,
   type Payment,
@@ -21,31 +22,7 @@ export function paymentCreated(
 ): { event: EventEnvelope; message: OutMessage } {
   const origin = clock.node
   const hlc = clock.now()
-  const payment: Payment = {
-    id: newId('payment'),
-    merchantId,
-    amount: 1000 + (seq % 900),
-    currency: 'USD',
-    status: 'pending',
-    captureMethod: 'automatic',
-    amountCaptured: 0,
-    amountRefunded: 0,
-    amountRefundPending: 0,
-    pendingOperation: null,
-    amountCaptureRequested: 0,
-    paymentMethod: paymentMethodFor(`tok_${seq}`),
-    description: null,
-    metadata: {},
-    declineCode: null,
-    failureMessage: null,
-    processor: null,
-    processorRef: null,
-    authorizedAtMs: null,
-    originRegion: origin,
-    createdAtMs: hlc.wallMs,
-    hlc: formatHlc(hlc),
-    version: 1,
-  }
+  const payment = newPayment(clock.node, hlc, merchantId, seq)
   const event = envelope({
     id: newId('event'),
     type: 'payment.created',
@@ -72,4 +49,33 @@ export function paymentCreated(
     headers: { 'origin-region': origin, 'event-id': event.id },
   }
   return { event, message }
+}
+
+/** A new pending payment as the fast path creates it; `seq` makes amount and card distinct. */
+export function newPayment(origin: string, hlc: Hlc, merchantId: string, seq: number): Payment {
+  return {
+    id: newId('payment'),
+    merchantId,
+    amount: 1000 + (seq % 900),
+    currency: 'USD',
+    status: 'pending',
+    captureMethod: 'automatic',
+    amountCaptured: 0,
+    amountRefunded: 0,
+    amountRefundPending: 0,
+    pendingOperation: null,
+    amountCaptureRequested: 0,
+    paymentMethod: paymentMethodFor(`tok_${seq}`),
+    description: null,
+    metadata: {},
+    declineCode: null,
+    failureMessage: null,
+    processor: null,
+    processorRef: null,
+    authorizedAtMs: null,
+    originRegion: origin,
+    createdAtMs: hlc.wallMs,
+    hlc: formatHlc(hlc),
+    version: 1,
+  }
 }
