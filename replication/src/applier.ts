@@ -66,7 +66,8 @@ export class Applier {
       groupId: this.options.groupId,
       topics: this.topics(),
       fromBeginning: true,
-      // Partitions are independent (a merchant lives on one); each batch is its own transaction.
+      // Partitions are independent (a merchant lives on one); batches handed over together share
+      // one transaction (applyBatches).
       partitionsConcurrently: 16,
       onAssign: async (assignment) => {
         const { rows } = await this.pool.query<{

@@ -6,6 +6,7 @@ import { Applier } from './applier.ts'
 import type { ReplicationConfig } from './config.ts'
 import { createReplicationMetrics } from './metrics.ts'
 import { HeartbeatEmitter, Replicator } from './replicator.ts'
+import { DedupePruner } from './retention.ts'
 import { statusApp } from './status.ts'
 import { replicatedTopic, topicsFor } from './topics.ts'
 
@@ -112,6 +113,9 @@ export async function startReplication(
   if (roles.applier) {
     await applier.start()
     stops.unshift(() => applier.stop())
+    const pruner = new DedupePruner(pool, log)
+    pruner.start()
+    stops.unshift(async () => pruner.stop())
   }
 
   let server: Server | undefined

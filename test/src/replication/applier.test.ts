@@ -1,6 +1,12 @@
 import { HybridClock } from '@meridian/core'
 import { quietLogger } from '@meridian/regions'
-import { replicatedTopic, startReplication, topicsFor } from '@meridian/replication'
+import {
+  dedupeRetentionMs,
+  pruneAppliedRecords,
+  replicatedTopic,
+  startReplication,
+  topicsFor,
+} from '@meridian/replication'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { paymentCreated } from '../harness/events.ts'
 import { eventually } from '../harness/eventually.ts'
@@ -79,5 +85,24 @@ describe('the applier', () => {
     } finally {
       await applier.stop()
     }
+  })
+
+  it('forgets dedupe records older than the topics keep events, and only those', async () => {
+    const insert = (id: string, ageMs: number) =>
+      db.pool.query(
+        `insert into replication_applied (origin_region, event_id, applied_at)
+         values ('ap-south', $1, now() - ($2 || ' milliseconds')::interval)`,
+        [id, String(ageMs)],
+      )
+    const day = 24 * 3600_000
+    for (const id of ['evt_old_1', 'evt_old_2', 'evt_old_3'])
+      await insert(id, dedupeRetentionMs + day)
+    for (const id of ['evt_new_1', 'evt_new_2']) await insert(id, dedupeRetentionMs - day)
+    // Two rows per statement: the pruner goes round until nothing old is left.
+    expect(await pruneAppliedRecords(db.pool, dedupeRetentionMs, 2)).toBe(3)
+    const { rows } = await db.pool.query<{ event_id: string }>(
+      "select event_id from replication_applied where origin_region = 'ap-south' order by event_id",
+    )
+    expect(rows.map((r) => r.event_id)).toEqual(['evt_new_1', 'evt_new_2'])
   })
 })
