@@ -10,6 +10,7 @@ import {
   startReplicationService,
   startSimulators,
 } from './services.ts'
+import type { Supervised } from './supervise.ts'
 import { startTopology, type Topology } from './topology.ts'
 import { startUpstashStandIn, type UpstashStandIn } from './upstash.ts'
 
@@ -23,7 +24,7 @@ export interface Gateway {
   }
   readonly replication: readonly {
     readonly region: string
-    readonly process: ServiceProcess
+    readonly service: Supervised
     readonly statusUrl: string
   }[]
   readonly upstash: UpstashStandIn
@@ -48,6 +49,9 @@ export interface GatewayOptions {
   readonly simulatorSeed?: number
   /** What the edge calls for a region: its API, or something the caller puts in front of it. */
   readonly regionOrigin?: (region: string, apiUrl: string) => Promise<string>
+  /** Start services that exit on their own again (pnpm start). Drills leave it off: a crash
+   * during a drill is a finding. */
+  readonly restartCrashed?: boolean
 }
 
 /** How often the local topology runs the edge's scheduled health probes (cron is per minute). */
@@ -74,7 +78,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stops.push(() => simulators.process.stop())
     const services: RegionServices[] = []
     stops.push(async () => {
-      await Promise.allSettled(services.flatMap((s) => s.processes.map((p) => p.stop())))
+      await Promise.allSettled(services.map((s) => s.stop()))
     })
     for (const region of topology.regions) {
       services.push(
@@ -84,13 +88,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           log,
           verbose,
           warnings,
+          restartCrashed: options.restartCrashed ?? false,
           ...(options.regionEnv ? { extraEnv: options.regionEnv } : {}),
         }),
       )
     }
-    const replication: { region: string; process: ServiceProcess; statusUrl: string }[] = []
+    const replication: { region: string; service: Supervised; statusUrl: string }[] = []
     stops.push(async () => {
-      await Promise.allSettled(replication.map((r) => r.process.stop()))
+      await Promise.allSettled(replication.map((r) => r.service.stop()))
     })
     for (const region of topology.regions) {
       const peers = topology.regions.filter((r) => r.id !== region.id)
@@ -100,6 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           log,
           verbose,
           warnings,
+          restartCrashed: options.restartCrashed ?? false,
           ...(options.replicationEnv ? { extraEnv: options.replicationEnv } : {}),
         })),
       })

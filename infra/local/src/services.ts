@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { fleet } from '@meridian/core'
 import { type ServiceProcess, spawnService } from './processes.ts'
+import { type Supervised, supervise, unsupervised } from './supervise.ts'
 import type { LocalRegion } from './topology.ts'
 
 /** Fixed local ports, so the printed endpoints and curl lines stay the same run to run. */
@@ -38,12 +39,12 @@ export type RegionRole = keyof typeof regionRoles
 export interface RegionServices {
   readonly region: LocalRegion
   readonly apiUrl: string
-  /** The live processes (a role killed and started again is replaced here). */
-  readonly processes: ServiceProcess[]
-  /** SIGKILL one role's process: a crash, as drills make them. */
+  /** SIGKILL one role's process: a crash, as drills make them (not restarted by supervision). */
   kill(role: RegionRole): Promise<void>
   /** Start a role again with the environment it had. */
   start(role: RegionRole): Promise<void>
+  /** Stop every role (and any restarting). */
+  stop(): Promise<void>
 }
 
 export function replicationPort(regionId: string): number {
@@ -57,25 +58,30 @@ export function replicationPort(regionId: string): number {
 export async function startReplicationService(
   region: LocalRegion,
   peers: readonly LocalRegion[],
-  options: Pick<ServiceOptions, 'log' | 'verbose' | 'warnings' | 'extraEnv'>,
-): Promise<{ process: ServiceProcess; statusUrl: string }> {
+  options: Pick<ServiceOptions, 'log' | 'verbose' | 'warnings' | 'extraEnv' | 'restartCrashed'>,
+): Promise<{ service: Supervised; statusUrl: string }> {
   const onLine = (line: string) => options.log(`[${region.id} replication] ${line}`)
-  const process = await spawnService({
-    name: `${region.id} replication`,
-    entry: 'replication/src/main.ts',
-    readyEvent: 'replication.ready',
-    env: {
-      REGION: region.id,
-      REGION_DATABASE_URL: region.databaseUrl,
-      KAFKA_BROKERS: region.kafka.bootstrap,
-      PEER_KAFKA: peers.map((p) => `${p.id}=${p.kafka.bootstrap}`).join(','),
-      REPLICATION_PORT: String(replicationPort(region.id)),
-      LOG_LEVEL: options.verbose ? 'info' : 'warn',
-      ...options.extraEnv,
-    },
-    onLine: serviceLines(options, onLine),
-  })
-  return { process, statusUrl: `http://127.0.0.1:${replicationPort(region.id)}/replication/status` }
+  const name = `${region.id} replication`
+  const spawn = () =>
+    spawnService({
+      name,
+      entry: 'replication/src/main.ts',
+      readyEvent: 'replication.ready',
+      env: {
+        REGION: region.id,
+        REGION_DATABASE_URL: region.databaseUrl,
+        KAFKA_BROKERS: region.kafka.bootstrap,
+        PEER_KAFKA: peers.map((p) => `${p.id}=${p.kafka.bootstrap}`).join(','),
+        REPLICATION_PORT: String(replicationPort(region.id)),
+        LOG_LEVEL: options.verbose ? 'info' : 'warn',
+        ...options.extraEnv,
+      },
+      onLine: serviceLines(options, onLine),
+    })
+  return {
+    service: await keepUp(spawn, name, options),
+    statusUrl: `http://127.0.0.1:${replicationPort(region.id)}/replication/status`,
+  }
 }
 
 export interface ServiceOptions {
@@ -88,6 +94,8 @@ export interface ServiceOptions {
   /** Without verbose, pass on warnings as well as errors (drills keep them for their reports). */
   readonly warnings?: boolean
   readonly extraEnv?: Readonly<Record<string, string>>
+  /** Start a service that exits on its own again, with backoff (pnpm start; drills: off). */
+  readonly restartCrashed?: boolean
 }
 
 /** Which of a service's lines reach the log: all when verbose, else its errors (and warnings). */
@@ -127,45 +135,58 @@ export async function startRegionServices(
 ): Promise<RegionServices> {
   const env = regionEnv(region, options)
   const onLine = (line: string) => options.log(`[${region.id}] ${line}`)
-  const running = new Map<RegionRole, ServiceProcess>()
-  const processes: ServiceProcess[] = []
+  const running = new Map<RegionRole, Supervised>()
   const spawnRole = async (role: RegionRole) => {
-    const process = await spawnService({
-      name: `${region.id} ${role}`,
-      entry: 'regions/src/main.ts',
-      readyEvent: 'region.ready',
-      env: {
-        ...env,
-        ROLES: regionRoles[role],
-        ...(role === 'api' ? { PORT: String(regionApiPort(region.id)) } : {}),
-      },
-      onLine: serviceLines(options, onLine),
-    })
-    running.set(role, process)
-    processes.push(process)
+    const name = `${region.id} ${role}`
+    const spawn = () =>
+      spawnService({
+        name,
+        entry: 'regions/src/main.ts',
+        readyEvent: 'region.ready',
+        env: {
+          ...env,
+          ROLES: regionRoles[role],
+          ...(role === 'api' ? { PORT: String(regionApiPort(region.id)) } : {}),
+        },
+        onLine: serviceLines(options, onLine),
+      })
+    running.set(role, await keepUp(spawn, name, options))
+  }
+  const stop = async () => {
+    const all = [...running.values()]
+    running.clear()
+    await Promise.allSettled(all.map((s) => s.stop()))
   }
   try {
     for (const role of Object.keys(regionRoles) as RegionRole[]) await spawnRole(role)
   } catch (error) {
-    await Promise.all(processes.map((p) => p.stop()))
+    await stop()
     throw error
   }
   return {
     region,
     apiUrl: `http://127.0.0.1:${regionApiPort(region.id)}`,
-    processes,
     async kill(role) {
-      const process = running.get(role)
+      const service = running.get(role)
       running.delete(role)
-      if (!process) return
-      await process.stop('SIGKILL')
-      processes.splice(processes.indexOf(process), 1)
+      await service?.stop('SIGKILL')
     },
     async start(role) {
       if (running.has(role)) throw new Error(`${region.id} ${role} is already running`)
       await spawnRole(role)
     },
+    stop,
   }
+}
+
+/** Supervised when `restartCrashed` (pnpm start), else as it is (drills count crashes). */
+async function keepUp(
+  spawn: () => Promise<ServiceProcess>,
+  name: string,
+  options: Pick<ServiceOptions, 'restartCrashed' | 'log'>,
+): Promise<Supervised> {
+  if (!options.restartCrashed) return unsupervised(await spawn())
+  return supervise(spawn, { name, log: options.log })
 }
 
 /** Processor simulators shared by every region (third parties are global), one process. */

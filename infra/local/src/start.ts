@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  gateway = await startGateway({ log, verbose })
+  gateway = await startGateway({ log, verbose, restartCrashed: true })
   if (stopping) return
   remember(gateway)
   printEndpoints(gateway)

@@ -123,7 +123,7 @@ export class DrillTopology {
 
   /** Every replication process of the gateway, stopped: the sabotage that proves the checker fails. */
   async stopReplication(): Promise<void> {
-    await Promise.all(this.gateway.replication.map((r) => r.process.stop()))
+    await Promise.all(this.gateway.replication.map((r) => r.service.stop()))
   }
 
   async close(): Promise<void> {
