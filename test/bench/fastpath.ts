@@ -117,6 +117,10 @@ async function main(): Promise<void> {
       readyEvent: 'region.ready',
       env: { ...env, ROLES: 'api' },
       onLine: (line) => countErrorLine(apiErrors, line),
+      // BENCH_PROFILE=dir writes the API's CPU profile there when it stops (where the time goes).
+      ...(process.env.BENCH_PROFILE
+        ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] }
+        : {}),
     })
     services.push(region)
     services.push(
