@@ -1,8 +1,16 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { defaultFraudPolicy, evaluateFraud } from './fraud.ts'
+import { formatHlc } from './hlc.ts'
 import { canonicalJson, decideIdempotency } from './idempotency.ts'
-import { type Payment, paymentMethodFor, planCancel, planCapture, planRefund } from './payments.ts'
+import {
+  newPayment,
+  type Payment,
+  paymentMethodFor,
+  planCancel,
+  planCapture,
+  planRefund,
+} from './payments.ts'
 import { paymentStatuses } from './status.ts'
 
 function payment(overrides: Partial<Payment>): Payment {
@@ -130,5 +138,44 @@ describe('tier-1 fraud rules', () => {
     expect(rule({ merchantCount: defaultFraudPolicy.merchantPaymentsPerWindowMax + 1 })).toBe(
       'velocity_merchant',
     )
+  })
+})
+
+describe('newPayment', () => {
+  const fields = {
+    id: 'pay_new',
+    merchantId: 'mer_acme',
+    amount: 1999,
+    currency: 'EUR' as const,
+    captureMethod: 'manual' as const,
+    paymentMethod: 'pm_card_visa',
+    description: null,
+    metadata: { order: '42' },
+    originRegion: 'eu-west',
+    hlc: { wallMs: 1_700_000_000_000, logical: 3, node: 'eu-west' },
+  }
+
+  it('starts pending with nothing captured, stamped with its clock', () => {
+    const p = newPayment(fields)
+    expect(p).toMatchObject({
+      status: 'pending',
+      amountCaptured: 0,
+      amountRefunded: 0,
+      pendingOperation: null,
+      declineCode: null,
+      createdAtMs: 1_700_000_000_000,
+      hlc: formatHlc(fields.hlc),
+      version: 1,
+    })
+    expect(p.paymentMethod).toEqual(paymentMethodFor('pm_card_visa'))
+  })
+
+  it('records a payment refused by a fraud rule as declined, with the rule', () => {
+    const p = newPayment({ ...fields, declined: { code: 'fraud_amount', message: 'too large' } })
+    expect(p).toMatchObject({
+      status: 'declined',
+      declineCode: 'fraud_amount',
+      failureMessage: 'too large',
+    })
   })
 })

@@ -3,6 +3,7 @@ import type { PaymentObject, RefundObject } from './api-objects.ts'
 import { type CardDetails, cardFor, paymentMethodPattern } from './cards.ts'
 import { type CurrencyCode, currencyExponents } from './currencies.ts'
 import { errors, MeridianError } from './errors.ts'
+import { formatHlc, type Hlc } from './hlc.ts'
 import { paymentAmountMinorMax } from './money.ts'
 import type { PaymentStatus } from './status.ts'
 
@@ -101,6 +102,52 @@ export interface Payment {
 export function paymentMethodFor(token: string): Payment['paymentMethod'] {
   const { brand, last4 } = cardFor(token)
   return { token, brand, last4 }
+}
+
+/** What a create request decides; everything else of a new payment starts empty. */
+export interface NewPaymentFields {
+  readonly id: string
+  readonly merchantId: string
+  readonly amount: number
+  readonly currency: CurrencyCode
+  readonly captureMethod: Payment['captureMethod']
+  /** The card token (`pm_card_visa`). */
+  readonly paymentMethod: string
+  readonly description: string | null
+  readonly metadata: Readonly<Record<string, string>>
+  readonly originRegion: string
+  readonly hlc: Hlc
+  /** Set when tier-1 fraud rules refused it: recorded as declined, with the reason. */
+  readonly declined?: { readonly code: string; readonly message: string }
+}
+
+/** A payment as its create makes it: pending (or declined by rule), nothing captured yet. */
+export function newPayment(f: NewPaymentFields): Payment {
+  return {
+    id: f.id,
+    merchantId: f.merchantId,
+    amount: f.amount,
+    currency: f.currency,
+    status: f.declined ? 'declined' : 'pending',
+    captureMethod: f.captureMethod,
+    amountCaptured: 0,
+    amountRefunded: 0,
+    amountRefundPending: 0,
+    pendingOperation: null,
+    amountCaptureRequested: 0,
+    paymentMethod: paymentMethodFor(f.paymentMethod),
+    description: f.description,
+    metadata: f.metadata,
+    declineCode: f.declined?.code ?? null,
+    failureMessage: f.declined?.message ?? null,
+    processor: null,
+    processorRef: null,
+    authorizedAtMs: null,
+    originRegion: f.originRegion,
+    createdAtMs: f.hlc.wallMs,
+    hlc: formatHlc(f.hlc),
+    version: 1,
+  }
 }
 
 /** The public payment object, Stripe-shaped: snake_case, lowercase currency, unix seconds. */

@@ -16,10 +16,10 @@ import {
   listLimitMax,
   listPaymentsQuerySchema,
   newId,
+  newPayment,
   type Payment,
   type Plan,
   parseWith,
-  paymentMethodFor,
   planCancel,
   planCapture,
   planRefund,
@@ -144,32 +144,21 @@ export class PaymentService {
       this.deps.policy(caller.merchantId).fraud,
     )
     const id = proposedId ?? newId('payment')
-    const now = clock.now()
-    const payment: Payment = {
+    const payment = newPayment({
       id,
       merchantId: caller.merchantId,
       amount: request.amount,
       currency,
-      status: verdict.allow ? 'pending' : 'declined',
       captureMethod: request.capture_method ?? 'automatic',
-      amountCaptured: 0,
-      amountRefunded: 0,
-      amountRefundPending: 0,
-      pendingOperation: null,
-      amountCaptureRequested: 0,
-      paymentMethod: paymentMethodFor(request.payment_method),
+      paymentMethod: request.payment_method,
       description: request.description ?? null,
       metadata: request.metadata ?? {},
-      declineCode: verdict.allow ? null : `fraud_${verdict.rule}`,
-      failureMessage: verdict.allow ? null : verdict.message,
-      processor: null,
-      processorRef: null,
-      authorizedAtMs: null,
       originRegion: this.deps.region,
-      createdAtMs: now.wallMs,
-      hlc: formatHlc(now),
-      version: 1,
-    }
+      hlc: clock.now(),
+      ...(verdict.allow
+        ? {}
+        : { declined: { code: `fraud_${verdict.rule}`, message: verdict.message } }),
+    })
     const body = JSON.stringify(presentPayment(payment))
     // The stored response travels with the event, so every region can replay it after failover.
     const idempotency: IdempotencyReplica = {

@@ -1,7 +1,7 @@
 import { HybridClock } from '@meridian/core'
 import { insertPaymentBatch, type NewPaymentWrite } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { newPayment } from '../harness/events.ts'
+import { testPayment } from '../harness/events.ts'
 import { createTestDb, type TestDb } from '../harness/pg.ts'
 
 let db: TestDb
@@ -15,7 +15,7 @@ afterAll(async () => {
 const clock = new HybridClock('us-east')
 
 function write(merchantId: string, key: string, seq: number): NewPaymentWrite {
-  const payment = newPayment('us-east', clock.now(), merchantId, seq)
+  const payment = testPayment('us-east', clock.now(), merchantId, seq)
   return {
     payment,
     idempotency: { key, fingerprint: `f${seq}`, status: 202, body: '{}' },

@@ -1,12 +1,11 @@
 import {
   type EventEnvelope,
   envelope,
-  formatHlc,
   type Hlc,
   type HybridClock,
   newId,
+  newPayment,
   type Payment,
-  paymentMethodFor,
 } from '@meridian/core'
 import type { OutMessage } from '@meridian/regions'
 
@@ -22,7 +21,7 @@ export function paymentCreated(
 ): { event: EventEnvelope; message: OutMessage } {
   const origin = clock.node
   const hlc = clock.now()
-  const payment = newPayment(clock.node, hlc, merchantId, seq)
+  const payment = testPayment(origin, hlc, merchantId, seq)
   const event = envelope({
     id: newId('event'),
     type: 'payment.created',
@@ -52,30 +51,17 @@ export function paymentCreated(
 }
 
 /** A new pending payment as the fast path creates it; `seq` makes amount and card distinct. */
-export function newPayment(origin: string, hlc: Hlc, merchantId: string, seq: number): Payment {
-  return {
+export function testPayment(origin: string, hlc: Hlc, merchantId: string, seq: number): Payment {
+  return newPayment({
     id: newId('payment'),
     merchantId,
     amount: 1000 + (seq % 900),
     currency: 'USD',
-    status: 'pending',
     captureMethod: 'automatic',
-    amountCaptured: 0,
-    amountRefunded: 0,
-    amountRefundPending: 0,
-    pendingOperation: null,
-    amountCaptureRequested: 0,
-    paymentMethod: paymentMethodFor(`tok_${seq}`),
+    paymentMethod: `tok_${seq}`,
     description: null,
     metadata: {},
-    declineCode: null,
-    failureMessage: null,
-    processor: null,
-    processorRef: null,
-    authorizedAtMs: null,
     originRegion: origin,
-    createdAtMs: hlc.wallMs,
-    hlc: formatHlc(hlc),
-    version: 1,
-  }
+    hlc,
+  })
 }
