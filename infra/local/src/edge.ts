@@ -7,9 +7,9 @@ import { promisify } from 'node:util'
 import { fleet, sha256Hex } from '@meridian/core'
 import { repoRoot } from './processes.ts'
 
-const run = promisify(execFile)
-const edgeDir = join(repoRoot, 'edge')
-const wrangler = join(repoRoot, 'edge', 'node_modules', '.bin', 'wrangler')
+export const runFile = promisify(execFile)
+export const edgeDir = join(repoRoot, 'edge')
+export const wrangler = join(repoRoot, 'edge', 'node_modules', '.bin', 'wrangler')
 const tied = join(repoRoot, 'infra', 'local', 'bin', 'run-tied.sh')
 
 /** wrangler and miniflare stay offline: no metrics, no update checks, no remote lookups. */
@@ -32,7 +32,16 @@ export interface LocalEdge {
   probe(): Promise<void>
 }
 
+/**
+ * Where the worker runs. `wrangler-dev` is what a developer gets from `wrangler dev` (what
+ * `pnpm start` runs): workerd behind wrangler's dev proxy, which logs every request through Node
+ * and keeps an inspector attached. `workerd` runs the bundle wrangler builds for deploy on one
+ * workerd (Miniflare) with nothing in front, as Cloudflare runs it: the benchmark's choice.
+ */
+export type EdgeRuntime = 'wrangler-dev' | 'workerd'
+
 export interface EdgeOptions {
+  readonly runtime?: EdgeRuntime
   readonly port: number
   readonly stateDir: string
   readonly edgeSecret: string
@@ -49,8 +58,16 @@ function newApiKey(): string {
     .replace(/[^A-Za-z0-9]/g, 'x')}`
 }
 
-/** One test API key per merchant in the registry, stored (hashed) in the edge's local KV. */
-async function seedKeys(stateDir: string): Promise<Record<string, string>> {
+export interface KeyEntry {
+  readonly key: string
+  readonly value: string
+}
+
+/** One test API key per merchant in the registry, and the KV entries (hash → record) for them. */
+export async function newLocalKeys(): Promise<{
+  keys: Record<string, string>
+  entries: KeyEntry[]
+}> {
   const keys = Object.fromEntries(fleet.merchants.map((m) => [m.merchantId, newApiKey()]))
   const entries = await Promise.all(
     Object.entries(keys).map(async ([merchantId, key]) => ({
@@ -58,9 +75,26 @@ async function seedKeys(stateDir: string): Promise<Record<string, string>> {
       value: JSON.stringify({ merchantId, mode: 'test', status: 'active' }),
     })),
   )
+  return { keys, entries }
+}
+
+/** The vars the local worker gets on top of wrangler.toml's. */
+export function localEdgeVars(options: EdgeOptions): Record<string, string> {
+  return {
+    EDGE_SECRET: options.edgeSecret,
+    REGION_ORIGINS: JSON.stringify(options.regionOrigins),
+    UPSTASH_REDIS_REST_URL: options.upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: options.upstash.token,
+    ...options.vars,
+  }
+}
+
+/** The keys, stored (hashed) in wrangler dev's local KV. */
+async function seedKeys(stateDir: string): Promise<Record<string, string>> {
+  const { keys, entries } = await newLocalKeys()
   const file = join(stateDir, 'api-keys.json')
   writeFileSync(file, JSON.stringify(entries))
-  await run(
+  await runFile(
     wrangler,
     ['kv', 'bulk', 'put', file, '--binding', 'API_KEYS', '--local', '--persist-to', stateDir],
     {
@@ -71,17 +105,19 @@ async function seedKeys(stateDir: string): Promise<Record<string, string>> {
   return keys
 }
 
-/** The edge worker under `wrangler dev` (real workerd), in front of the local regions. */
+/** The edge worker on real workerd, in front of the local regions; see EdgeRuntime. */
 export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
   mkdirSync(options.stateDir, { recursive: true })
-  const keys = await seedKeys(options.stateDir)
-  const vars: Record<string, string> = {
-    EDGE_SECRET: options.edgeSecret,
-    REGION_ORIGINS: JSON.stringify(options.regionOrigins),
-    UPSTASH_REDIS_REST_URL: options.upstash.url,
-    UPSTASH_REDIS_REST_TOKEN: options.upstash.token,
-    ...options.vars,
+  if (options.runtime === 'workerd') {
+    const { startEdgeOnWorkerd } = await import('./edge-workerd.ts')
+    return startEdgeOnWorkerd(options)
   }
+  return startWranglerDev(options)
+}
+
+async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
+  const keys = await seedKeys(options.stateDir)
+  const vars = localEdgeVars(options)
   const args = [
     wrangler,
     'dev',

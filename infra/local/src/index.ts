@@ -1,5 +1,5 @@
 export { setDatabaseReachable } from './database-access.ts'
-export { type LocalEdge, offlineEnv, startEdge } from './edge.ts'
+export { type EdgeRuntime, type LocalEdge, offlineEnv, startEdge } from './edge.ts'
 export { type Gateway, type GatewayOptions, startGateway } from './gateway.ts'
 export { type BrokerOptions, KafkaBroker } from './kafka/broker.ts'
 export { KafkaSetupError, kafkaClasspath } from './kafka/classpath.ts'

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  canConnect,
+  type EdgeRuntime,
+  freePort,
+  type LocalEdge,
+  type ServiceProcess,
+  spawnService,
+  startEdge,
+  startUpstashStandIn,
+  type UpstashStandIn,
+} from '@meridian/local'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDb, type TestDb } from '../harness/pg.ts'
+import { createTestRedis, type TestRedis } from '../harness/redis.ts'
+
+/**
+ * One contract for every way the local topology runs the edge worker: `wrangler dev` (what
+ * `pnpm start` runs) and one bare workerd (what bench:edge measures). Both must serve the same
+ * worker, configured from wrangler.toml, with keys seeded, probes on demand and a clean stop.
+ */
+const runtimes: readonly EdgeRuntime[] = ['wrangler-dev', 'workerd']
+const secret = randomBytes(24).toString('hex')
+/** No one listens here: the other regions are down for these tests. */
+const nowhere = 'http://127.0.0.1:9'
+
+let db: TestDb
+let redis: TestRedis
+let upstash: UpstashStandIn
+let region: ServiceProcess
+let regionUrl: string
+
+beforeAll(async () => {
+  db = await createTestDb('edge_launchers', 2)
+  redis = await createTestRedis('edge_launchers')
+  upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
+  const port = await freePort()
+  regionUrl = `http://127.0.0.1:${port}`
+  region = await spawnService({
+    name: 'us-east api',
+    entry: 'regions/src/main.ts',
+    readyEvent: 'region.ready',
+    env: {
+      REGION: 'us-east',
+      PORT: String(port),
+      REGION_DATABASE_URL: db.url,
+      REGION_DATABASE_SCHEMA: db.schema,
+      PG_POOL_SIZE_MAX: '2',
+      REDIS_PREFIX: redis.keys.prefix,
+      KAFKA_BROKERS: '127.0.0.1:9',
+      EDGE_SECRET: secret,
+      ROLES: 'api',
+      LOG_LEVEL: 'error',
+    },
+  })
+})
+afterAll(async () => {
+  await region?.stop()
+  await upstash?.close()
+  await redis?.close()
+  await db?.close()
+})
+
+async function paymentCount(): Promise<number> {
+  const { rows } = await db.pool.query<{ n: string }>('select count(*) as n from payments')
+  return Number(rows[0]?.n)
+}
+
+describe.each(runtimes)('the local edge on %s', (runtime) => {
+  let edge: LocalEdge
+  let port: number
+
+  beforeAll(async () => {
+    port = await freePort()
+    edge = await startEdge({
+      runtime,
+      port,
+      stateDir: mkdtempSync(join(tmpdir(), `meridian-edge-${runtime}-`)),
+      edgeSecret: secret,
+      regionOrigins: { 'us-east': regionUrl, 'eu-west': nowhere, 'ap-south': nowhere },
+      upstash,
+      vars: { RATE_LIMIT_PER_SEC: '1000' },
+      log: () => undefined,
+    })
+  })
+  afterAll(() => edge?.stop())
+
+  it('serves a merchant with its seeded key from its home region', async () => {
+    const auth = { authorization: `Bearer ${edge.keys.mer_acme}` }
+    const created = await fetch(`${edge.url}/v1/payments`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': runtime },
+      body: JSON.stringify({ amount: 1250, currency: 'usd', payment_method: 'tok_launcher' }),
+    })
+    expect(created.status).toBe(202)
+    expect(created.headers.get('meridian-region')).toBe('us-east')
+    const payment = (await created.json()) as { id: string; amount: number }
+    const read = await fetch(`${edge.url}/v1/payments/${payment.id}`, { headers: auth })
+    expect(read.status).toBe(200)
+    expect(await read.json()).toMatchObject({ id: payment.id, amount: 1250 })
+  })
+
+  it('refuses an unknown key with the error object and changes nothing', async () => {
+    const before = await paymentCount()
+    const res = await fetch(`${edge.url}/v1/payments`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer sk_test_${'x'.repeat(24)}`,
+        'content-type': 'application/json',
+        'idempotency-key': `${runtime}-unknown`,
+      },
+      body: JSON.stringify({ amount: 100, currency: 'usd', payment_method: 'tok_launcher' }),
+    })
+    expect(res.status).toBe(401)
+    expect(await res.json()).toMatchObject({ error: { code: 'api_key_invalid' } })
+    expect(await paymentCount()).toBe(before)
+  })
+
+  it('runs the scheduled health probe on demand', async () => {
+    await edge.probe()
+    const health = (await (await fetch(`${edge.url}/healthz`)).json()) as {
+      regions: Record<string, { up: boolean }>
+    }
+    expect(health.regions['us-east']?.up).toBe(true)
+    expect(health.regions['eu-west']?.up).toBe(false)
+  })
+
+  it('stops: nothing listens on its port afterwards', async () => {
+    await edge.stop()
+    expect(await canConnect(port)).toBe(false)
+  })
+})
