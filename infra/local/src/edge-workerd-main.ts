@@ -1,0 +1,93 @@
+/**
+ * A worker on one workerd (Miniflare), as a child process of the topology that started it:
+ * Miniflare's workerd outlives a parent killed with SIGKILL, so this process stands between them,
+ * disposes workerd when its parent is gone or on SIGTERM, and exits. `WORKERD_JOB` (JSON) says
+ * what to run; prints `{"event":"workerd.ready","url":…}` when it serves.
+ */
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { exitWithParent } from '@meridian/regions'
+import { Log, LogLevel, Miniflare, type MiniflareOptions, type WorkerOptions } from 'miniflare'
+import { edgeDir, type KeyEntry, offlineEnv, runFile, wrangler } from './edge.ts'
+
+export type WorkerdJob =
+  | {
+      readonly kind: 'edge'
+      readonly port: number
+      readonly bundleDir: string
+      readonly vars: Readonly<Record<string, string>>
+      readonly keyEntries: readonly KeyEntry[]
+      readonly verbose: boolean
+    }
+  | { readonly kind: 'pass-through'; readonly origin: string }
+
+/** The part of wrangler's programmatic API used here: wrangler.toml as Miniflare options. */
+interface WranglerApi {
+  unstable_getMiniflareWorkerOptions(configPath: string): { workerOptions: WorkerOptions }
+}
+
+/** The edge worker exactly as `wrangler deploy` would upload it, configured from wrangler.toml. */
+async function edgeOptions(job: Extract<WorkerdJob, { kind: 'edge' }>): Promise<MiniflareOptions> {
+  const [, api] = await Promise.all([
+    runFile(wrangler, ['deploy', '--dry-run', '--outdir', job.bundleDir], {
+      cwd: edgeDir,
+      env: { ...process.env, ...offlineEnv },
+    }),
+    import(
+      pathToFileURL(join(edgeDir, 'node_modules', 'wrangler', 'wrangler-dist', 'cli.js')).href
+    ) as Promise<WranglerApi>,
+  ])
+  const { workerOptions } = api.unstable_getMiniflareWorkerOptions(join(edgeDir, 'wrangler.toml'))
+  return {
+    port: job.port,
+    log: new Log(job.verbose ? LogLevel.INFO : LogLevel.WARN),
+    unsafeTriggerHandlers: true,
+    workers: [
+      {
+        ...workerOptions,
+        name: 'meridian-edge',
+        modulesRoot: job.bundleDir,
+        modules: [{ type: 'ESModule', path: join(job.bundleDir, 'index.js') }],
+        bindings: { ...workerOptions.bindings, ...job.vars },
+      },
+    ],
+  }
+}
+
+/** A worker that only passes each request on to `origin`: the runtime's own hop. */
+function passThroughOptions(origin: string): MiniflareOptions {
+  return {
+    port: 0,
+    log: new Log(LogLevel.WARN),
+    modules: true,
+    compatibilityDate: '2026-04-01',
+    bindings: { ORIGIN: origin },
+    script: `export default {
+      fetch(request, env) {
+        const url = new URL(request.url)
+        return fetch(env.ORIGIN + url.pathname + url.search, request)
+      },
+    }`,
+  }
+}
+
+const job = JSON.parse(process.env.WORKERD_JOB ?? 'null') as WorkerdJob | null
+if (!job) {
+  process.stderr.write('edge-workerd-main: set WORKERD_JOB\n')
+  process.exit(2)
+}
+const mf = new Miniflare({
+  host: '127.0.0.1',
+  cf: false,
+  logRequests: false,
+  ...(job.kind === 'edge' ? await edgeOptions(job) : passThroughOptions(job.origin)),
+})
+const url = (await mf.ready).origin
+if (job.kind === 'edge') {
+  const kv = await mf.getKVNamespace('API_KEYS')
+  for (const entry of job.keyEntries) await kv.put(entry.key, entry.value)
+}
+const stop = () => void mf.dispose().finally(() => process.exit(0))
+exitWithParent(stop)
+process.once('SIGTERM', stop)
+process.stdout.write(`${JSON.stringify({ event: 'workerd.ready', url })}\n`)
