@@ -22,6 +22,7 @@ export const offlineEnv = {
 }
 
 export const edgeStartMsMax = 90_000
+const edgePollMs = 250
 
 export interface LocalEdge {
   readonly url: string
@@ -128,6 +129,10 @@ async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
     '--persist-to',
     options.stateDir,
     '--show-interactive-dev-session=false',
+    // Below info, wrangler skips its per-request log line, which costs its Node process CPU on
+    // every request even when nobody reads it; warnings and worker console output still show.
+    '--log-level',
+    options.verbose ? 'info' : 'warn',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ]
   const child = spawn(tied, args, {
@@ -140,20 +145,31 @@ async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
   const url = `http://127.0.0.1:${options.port}`
   const recent: string[] = []
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(new Error(`wrangler dev not ready in ${edgeStartMsMax} ms:\n${recent.join('\n')}`)),
-      edgeStartMsMax,
-    )
+    const timer = setTimeout(() => {
+      clearInterval(poll)
+      reject(new Error(`wrangler dev not ready in ${edgeStartMsMax} ms:\n${recent.join('\n')}`))
+    }, edgeStartMsMax)
     void exited.then(() => reject(new Error(`wrangler dev exited:\n${recent.join('\n')}`)))
+    // Ready when the worker itself answers (wrangler says "Ready on" only at info level).
+    const poll = setInterval(() => {
+      fetch(`${url}/healthz`, { signal: AbortSignal.timeout(edgePollMs * 4) })
+        .then((r) => (r.ok ? r.json() : undefined))
+        .then(
+          (body: unknown) => {
+            // The edge's own answer, not some other server on the port.
+            if (!body || typeof body !== 'object' || !('regions' in body)) return
+            clearInterval(poll)
+            clearTimeout(timer)
+            resolve()
+          },
+          () => undefined,
+        )
+    }, edgePollMs)
+    void exited.then(() => clearInterval(poll))
     const onLine = (line: string) => {
       recent.push(line)
       if (recent.length > 40) recent.shift()
       if (options.verbose) options.log(`[edge] ${line}`)
-      if (line.includes('Ready on')) {
-        clearTimeout(timer)
-        resolve()
-      }
     }
     if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine)
     if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine)
