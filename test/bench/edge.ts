@@ -33,7 +33,12 @@ const log = (line: string) => process.stdout.write(`${line}\n`)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const ratePerSec = Number(process.env.BENCH_RATE ?? 100)
 const fmt = (n: number) => n.toFixed(2)
+const runtimes: readonly EdgeRuntime[] = ['workerd', 'wrangler-dev']
 const runtime = (process.env.BENCH_EDGE_RUNTIME ?? 'workerd') as EdgeRuntime
+if (!runtimes.includes(runtime)) {
+  process.stderr.write(`bench:edge: BENCH_EDGE_RUNTIME must be one of ${runtimes.join(', ')}\n`)
+  process.exit(2)
+}
 
 /** Server-Timing durations the edge reported, summed per step over a run. */
 const serverTiming = new Map<string, number[]>()

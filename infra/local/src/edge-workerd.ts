@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { EdgeOptions, LocalEdge } from './edge.ts'
-import { localEdgeVars, newLocalKeys } from './edge.ts'
+import { localEdgeVars, newLocalKeys, runScheduled } from './edge.ts'
 import type { WorkerdJob } from './edge-workerd-main.ts'
 import { spawnService } from './processes.ts'
 
@@ -38,12 +38,7 @@ export async function startEdgeOnWorkerd(options: EdgeOptions): Promise<LocalEdg
   return {
     url: worker.url,
     keys,
-    async probe() {
-      await fetch(`${worker.url}/cdn-cgi/handler/scheduled`).then(
-        (r) => r.body?.cancel(),
-        () => undefined,
-      )
-    },
+    probe: () => runScheduled(worker.url),
     stop: worker.stop,
   }
 }

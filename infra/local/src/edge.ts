@@ -79,6 +79,14 @@ export async function newLocalKeys(): Promise<{
   return { keys, entries }
 }
 
+/** Run the worker's scheduled handler now (both runtimes expose it at this path locally). */
+export async function runScheduled(url: string): Promise<void> {
+  await fetch(`${url}/cdn-cgi/handler/scheduled`).then(
+    (r) => r.body?.cancel(),
+    () => undefined,
+  )
+}
+
 /** The vars the local worker gets on top of wrangler.toml's. */
 export function localEdgeVars(options: EdgeOptions): Record<string, string> {
   return {
@@ -177,12 +185,7 @@ async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
   return {
     url,
     keys,
-    async probe() {
-      await fetch(`${url}/cdn-cgi/handler/scheduled`).then(
-        (r) => r.body?.cancel(),
-        () => undefined,
-      )
-    },
+    probe: () => runScheduled(url),
     async stop() {
       if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM')
       await exited
