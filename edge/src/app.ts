@@ -9,8 +9,9 @@ import {
 import { Hono } from 'hono'
 import { type Env, settingsOf } from './env.ts'
 import { forward } from './forward.ts'
-import { HealthBoard } from './health.ts'
+import { type FailureKind, HealthBoard } from './health.ts'
 import { authenticate } from './keys.ts'
+import { edgeLog } from './log.ts'
 import { limiterFor } from './ratelimit.ts'
 
 interface Vars {
@@ -79,13 +80,23 @@ export async function probe(env: Env, region: string, timeoutMs: number): Promis
   try {
     const res = await fetch(`${origin}/readyz`, { signal: AbortSignal.timeout(timeoutMs) })
     await res.body?.cancel()
-    if (res.ok) health.success(region)
-    else health.failure(region, 'server_error')
+    if (res.ok) noteSuccess(region)
+    else noteFailure(region, 'server_error')
     return res.ok
   } catch {
-    health.failure(region, 'refused')
+    noteFailure(region, 'refused')
     return false
   }
+}
+
+/** The board's transitions are what an operator looks for first: log them, not every request. */
+function noteFailure(region: string, kind: FailureKind): void {
+  if (health.failure(region, kind) === 'down')
+    edgeLog('warn', 'region marked down', { region, kind })
+}
+
+function noteSuccess(region: string): void {
+  if (health.success(region) === 'up') edgeLog('info', 'region back up', { region })
 }
 
 export function createEdgeApp(registry: RegionRegistry = fleet) {
@@ -100,7 +111,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
   })
   app.onError((error, c) => {
     const http = toHttpError(error, c.get('requestId'))
-    if (!(error instanceof MeridianError)) console.error('edge: unhandled error', error)
+    if (!(error instanceof MeridianError)) edgeLog('error', 'unhandled error', { error })
     return c.json(http.body, http.status as 500, http.headers)
   })
 
@@ -167,16 +178,20 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
         }),
       )
       if (outcome.ok) {
-        health.success(region)
+        noteSuccess(region)
         outcome.response.headers.set('Server-Timing', timing.header())
         for (const [name, value] of rateLimitHeaders(limit))
           outcome.response.headers.set(name, value)
         return outcome.response
       }
-      health.failure(region, outcome.kind)
+      noteFailure(region, outcome.kind)
       lastFailure = outcome.response
-      console.warn(
-        `edge: ${region} failed (${outcome.kind}: ${outcome.detail}); ${canRetry ? 'trying the next region' : 'not retrying a request without Idempotency-Key'}`,
+      edgeLog(
+        'warn',
+        canRetry
+          ? 'region failed; trying the next region'
+          : 'region failed; not retrying a request without Idempotency-Key',
+        { region, kind: outcome.kind, error: outcome.detail, requestId: c.get('requestId') },
       )
     }
     if (lastFailure) return lastFailure

@@ -44,24 +44,28 @@ export class HealthBoard {
     return this.get(region).up
   }
 
-  failure(region: string, kind: FailureKind): void {
+  /** Counts a failure; 'down' when this one marked the region down (worth a log line). */
+  failure(region: string, kind: FailureKind): 'down' | undefined {
     const h = this.get(region)
     h.consecutiveFailures += 1
     if (h.up && (kind === 'refused' || h.consecutiveFailures >= failuresBeforeDown)) {
       h.up = false
       h.downSinceMs = this.nowMs()
       h.recoveredAtMs = undefined
+      return 'down'
     }
+    return undefined
   }
 
-  success(region: string): void {
+  /** Counts a success; 'up' when it brought a down region back. */
+  success(region: string): 'up' | undefined {
     const h = this.get(region)
     h.consecutiveFailures = 0
-    if (!h.up) {
-      h.up = true
-      h.downSinceMs = undefined
-      h.recoveredAtMs = this.nowMs()
-    }
+    if (h.up) return undefined
+    h.up = true
+    h.downSinceMs = undefined
+    h.recoveredAtMs = this.nowMs()
+    return 'up'
   }
 
   /** Down regions whose next probe is due (a probe at most every probeIntervalMs per region). */

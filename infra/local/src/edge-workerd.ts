@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { EdgeOptions, LocalEdge } from './edge.ts'
-import { localEdgeVars, newLocalKeys, runScheduled } from './edge.ts'
+import { edgeLines, localEdgeVars, newLocalKeys, runScheduled } from './edge.ts'
 import type { WorkerdJob } from './edge-workerd-main.ts'
 import { spawnService } from './processes.ts'
 
@@ -31,9 +31,7 @@ export async function startEdgeOnWorkerd(options: EdgeOptions): Promise<LocalEdg
       keyEntries: entries,
       verbose: options.verbose ?? false,
     },
-    (line) => {
-      if (options.verbose) options.log(`[edge] ${line}`)
-    },
+    edgeLines(options),
   )
   return {
     url: worker.url,

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { fleet, sha256Hex } from '@meridian/core'
-import { repoRoot } from './processes.ts'
+import { repoRoot, serviceLines } from './processes.ts'
 
 export const runFile = promisify(execFile)
 export const edgeDir = join(repoRoot, 'edge')
@@ -49,8 +49,15 @@ export interface EdgeOptions {
   readonly regionOrigins: Readonly<Record<string, string>>
   readonly upstash: { readonly url: string; readonly token: string }
   readonly vars?: Readonly<Record<string, string>>
+  /** Gets the worker's errors (and warnings, with `warnings`), every line when verbose. */
   readonly log: (line: string) => void
   readonly verbose?: boolean
+  readonly warnings?: boolean
+}
+
+/** The worker's lines as the topology logs them, filtered like a region service's. */
+export function edgeLines(options: EdgeOptions): (line: string) => void {
+  return serviceLines(options, (line) => options.log(`[edge] ${line}`))
 }
 
 function newApiKey(): string {
@@ -174,10 +181,11 @@ async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
         )
     }, edgePollMs)
     void exited.then(() => clearInterval(poll))
+    const logLine = edgeLines(options)
     const onLine = (line: string) => {
       recent.push(line)
       if (recent.length > 40) recent.shift()
-      if (options.verbose) options.log(`[edge] ${line}`)
+      logLine(line)
     }
     if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine)
     if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { type LocalEdge, startEdge } from './edge.ts'
+import { type EdgeRuntime, type LocalEdge, startEdge } from './edge.ts'
 import type { ServiceProcess } from './processes.ts'
 import {
   localPorts,
@@ -38,6 +38,8 @@ export interface GatewayOptions {
   /** Without verbose, pass the services' warnings to `log` too, not only their errors. */
   readonly warnings?: boolean
   readonly edgePort?: number
+  /** Where the edge worker runs (see EdgeRuntime); wrangler dev unless said. */
+  readonly edgeRuntime?: EdgeRuntime
   /** Extra edge vars (drills shorten failback, for instance). */
   readonly edgeVars?: Readonly<Record<string, string>>
   /** Extra region environment (drills compress timers). */
@@ -113,6 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
     stops.push(() => upstash.close())
     const edge = await startEdge({
+      ...(options.edgeRuntime ? { runtime: options.edgeRuntime } : {}),
       port: options.edgePort ?? localPorts.edge,
       stateDir: join(topology.dataDir, 'edge'),
       edgeSecret,
@@ -127,6 +130,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       upstash,
       log,
       verbose,
+      warnings,
       ...(options.edgeVars ? { vars: options.edgeVars } : {}),
     })
     stops.push(() => edge.stop())

@@ -124,3 +124,24 @@ export function spawnService(options: ServiceOptions): Promise<ServiceProcess> {
     })
   })
 }
+
+/**
+ * Which of a service's lines reach the log: all when verbose, else its errors (and, with
+ * `warnings`, its warnings): the JSON objects whose level says so, cut from whatever a runner
+ * wrapped them in (wrangler dev prints a worker's warning inside a coloured `▲ [WARNING]`).
+ */
+export function serviceLines(
+  options: { readonly verbose?: boolean; readonly warnings?: boolean },
+  onLine: (line: string) => void,
+): (line: string) => void {
+  if (options.verbose) return onLine
+  const wanted = options.warnings ? /"level":"(warn|error|fatal)"/ : /"level":"(error|fatal)"/
+  return (line) => {
+    if (!wanted.test(line)) return
+    const text = line.replace(ansiColors, '')
+    onLine(text.slice(Math.max(0, text.indexOf('{')), text.lastIndexOf('}') + 1))
+  }
+}
+
+/** Terminal colour codes, as wrangler dev wraps a worker's console.warn in them. */
+const ansiColors = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g')

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { fleet } from '@meridian/core'
-import { type ServiceProcess, spawnService } from './processes.ts'
+import { type ServiceProcess, serviceLines, spawnService } from './processes.ts'
 import { type Supervised, supervise, unsupervised } from './supervise.ts'
 import type { LocalRegion } from './topology.ts'
 
@@ -96,18 +96,6 @@ export interface ServiceOptions {
   readonly extraEnv?: Readonly<Record<string, string>>
   /** Start a service that exits on its own again, with backoff (pnpm start; drills: off). */
   readonly restartCrashed?: boolean
-}
-
-/** Which of a service's lines reach the log: all when verbose, else its errors (and warnings). */
-function serviceLines(
-  options: Pick<ServiceOptions, 'verbose' | 'warnings'>,
-  onLine: (line: string) => void,
-): (line: string) => void {
-  if (options.verbose) return onLine
-  const wanted = options.warnings ? /"level":"(warn|error|fatal)"/ : /"level":"(error|fatal)"/
-  return (line) => {
-    if (wanted.test(line)) onLine(line)
-  }
 }
 
 function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string, string> {

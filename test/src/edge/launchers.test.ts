@@ -72,6 +72,7 @@ async function paymentCount(): Promise<number> {
 describe.each(runtimes)('the local edge on %s', (runtime) => {
   let edge: LocalEdge
   let port: number
+  const logged: string[] = []
 
   beforeAll(async () => {
     port = await freePort()
@@ -83,7 +84,8 @@ describe.each(runtimes)('the local edge on %s', (runtime) => {
       regionOrigins: { 'us-east': regionUrl, 'eu-west': nowhere, 'ap-south': nowhere },
       upstash,
       vars: { RATE_LIMIT_PER_SEC: '1000' },
-      log: () => undefined,
+      log: (line) => logged.push(line),
+      warnings: true,
     })
   })
   afterAll(() => edge?.stop())
@@ -126,6 +128,15 @@ describe.each(runtimes)('the local edge on %s', (runtime) => {
     }
     expect(health.regions['us-east']?.up).toBe(true)
     expect(health.regions['eu-west']?.up).toBe(false)
+  })
+
+  it("logs the worker's warnings as JSON lines, as the region services do", async () => {
+    const markedDown = () =>
+      logged
+        .filter((line) => line.startsWith('[edge] {'))
+        .map((line) => JSON.parse(line.slice('[edge] '.length)) as Record<string, unknown>)
+        .find((l) => l.msg === 'region marked down' && l.region === 'eu-west')
+    await expect.poll(markedDown).toMatchObject({ level: 'warn', kind: 'refused' })
   })
 
   it('stops: nothing listens on its port afterwards', async () => {
