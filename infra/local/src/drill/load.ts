@@ -9,6 +9,11 @@ export interface Attempt {
   readonly status: number
   /** Which region answered (Meridian-Region), when one did. */
   readonly region?: string
+  /**
+   * Why it failed, for the report: the error object's code (`region_unavailable`), or, with no
+   * answer, the client's own error (`TimeoutError`, `ECONNREFUSED`).
+   */
+  readonly error?: string
 }
 
 /** A payment the gateway acknowledged (2xx): the checker's ground truth. */
@@ -141,6 +146,7 @@ export class LoadGenerator {
     const started = performance.now()
     let status = 0
     let region: string | undefined
+    let error: string | undefined
     try {
       const response = await fetch(`${this.options.edgeUrl}/v1/payments`, {
         method: 'POST',
@@ -159,7 +165,11 @@ export class LoadGenerator {
       })
       status = response.status
       region = response.headers.get('meridian-region') ?? undefined
-      const body = (await response.json().catch(() => ({}))) as { id?: string }
+      const body = (await response.json().catch(() => ({}))) as {
+        id?: string
+        error?: { code?: string }
+      }
+      if (status < 200 || status >= 300) error = body.error?.code ?? `HTTP ${status}`
       if (status >= 200 && status < 300) {
         if (typeof body.id !== 'string')
           throw new Error(`2xx without a payment id for ${order.key}`)
@@ -172,9 +182,10 @@ export class LoadGenerator {
           ackedAtMs: Date.now(),
         })
       }
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('2xx without')) throw error
+    } catch (thrown) {
+      if (thrown instanceof Error && thrown.message.startsWith('2xx without')) throw thrown
       status = 0
+      error = clientError(thrown)
     }
     this.attempts.push({
       key: order.key,
@@ -182,7 +193,15 @@ export class LoadGenerator {
       latencyMs: performance.now() - started,
       status,
       ...(region ? { region } : {}),
+      ...(error ? { error } : {}),
     })
     return status
   }
+}
+
+/** fetch's failure, named as an operator would search for it: the cause's code, else the error's name. */
+function clientError(thrown: unknown): string {
+  if (!(thrown instanceof Error)) return String(thrown)
+  const cause = thrown.cause as { code?: unknown } | undefined
+  return typeof cause?.code === 'string' ? cause.code : thrown.name
 }

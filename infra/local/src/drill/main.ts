@@ -25,6 +25,7 @@ options: --region <id> (default us-east)  --peer <id> (partition; default the ne
          --warmup <s> baseline before the fault (default 5)  --recovery <s> (default 10)
          --prime <s> unmeasured load on the fresh topology first (default 10)  --latency-ms <n> (slow-region, default 400)
          --processor <name> (processor-outage, default acquirer-rest)  --out <dir> (default drills/reports)
+         --edge-runtime <workerd|wrangler-dev> (default workerd, as production; wrangler-dev as pnpm start)
          --sabotage no-replication (stop replication first: the run must FAIL)  --verbose`
 
 function fail(message: string): never {
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     recovery: { type: 'string' },
     'latency-ms': { type: 'string', default: '400' },
     processor: { type: 'string', default: 'acquirer-rest' },
+    'edge-runtime': { type: 'string', default: 'workerd' },
     out: { type: 'string', default: join(repoRoot, 'drills', 'reports') },
     sabotage: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -79,6 +81,10 @@ const peer =
   values.peer ?? regionIds[(regionIds.indexOf(values.region) + 1) % regionIds.length] ?? ''
 if (!regionIds.includes(peer) || peer === values.region)
   fail(`--peer must be another region, not "${peer}"`)
+const edgeRuntimes = ['workerd', 'wrangler-dev'] as const
+const edgeRuntime =
+  edgeRuntimes.find((r) => r === values['edge-runtime']) ??
+  fail(`--edge-runtime takes ${edgeRuntimes.join(' or ')}`)
 if (values.sabotage !== undefined && values.sabotage !== 'no-replication')
   fail('--sabotage takes no-replication')
 
@@ -112,7 +118,7 @@ async function main(): Promise<number> {
   const { loadLimits } = await import('./thresholds.ts')
   const { primeTopology, runDrill } = await import('./run.ts')
   log(
-    `starting the local gateway for drills (edge ${process.env.MERIDIAN_EDGE_PORT}, region APIs ${Number(process.env.MERIDIAN_PORT_BASE) + 1}…)`,
+    `starting the local gateway for drills (edge ${process.env.MERIDIAN_EDGE_PORT} on ${edgeRuntime}, region APIs ${Number(process.env.MERIDIAN_PORT_BASE) + 1}…)`,
   )
   const { ServiceLog, describeProblems: describeServiceProblems } = await import('./service-log.ts')
   const serviceLog = new ServiceLog(
@@ -121,6 +127,7 @@ async function main(): Promise<number> {
   log(`services' warnings and errors go to ${serviceLog.path}`)
   const topology = await startDrillTopology({
     seed: settings.seed,
+    edgeRuntime,
     verbose: values.verbose,
     serviceLog: (line) => {
       serviceLog.write(line)
@@ -166,6 +173,10 @@ async function main(): Promise<number> {
       )
       for (const f of result.verdict.failures) log(`  ✗ ${f}`)
       if (!result.verdict.pass) {
+        for (const e of result.errors)
+          log(
+            `  merchants got ${e.status === 0 ? 'no answer' : e.status} ${e.error} ×${e.count} (${e.firstSec.toFixed(1)}–${e.lastSec.toFixed(1)} s)`,
+          )
         // The services' own account of the failure, for whoever reads this without the topology.
         const problems = serviceLog.problemsSince(Date.parse(result.startedAt))
         if (problems.length > 0) log(`  services' warnings and errors since the drill started:`)

@@ -39,6 +39,7 @@ export function reportMarkdown(r: DrillResult, chartFile: string): string {
     '',
     `Load: ${r.load.orders} payments started, ${r.load.acknowledged} acknowledged (${r.load.failovers} by a region other than the merchant's home), ${r.load.rejected} rejected, ${r.load.gaveUp} given up, ${r.load.attempts} HTTP attempts, ${r.load.skipped} not sent (client saturated). After heal: error rate ${pct(r.afterHeal.errorRate)}, p99 ${ms(r.afterHeal.p99Ms)}.`,
     '',
+    ...errorLines(r),
     `Checker: ${r.checker.acknowledged} acknowledged payments looked up in every region; ${r.checker.payments} keys seen in the databases; ${r.checker.authorizations} authorizations at the processor simulators. State digests: ${Object.entries(
       r.checker.digests,
     )
@@ -52,6 +53,22 @@ export function reportMarkdown(r: DrillResult, chartFile: string): string {
     '',
   ]
   return lines.join('\n')
+}
+
+/** What the merchants got when attempts failed: the first thing to read when RTO or error rate fails. */
+function errorLines(r: Pick<DrillResult, 'errors'>): string[] {
+  if (r.errors.length === 0) return ['Errors the merchants saw: none.', '']
+  return [
+    'Errors the merchants saw (status 0: no answer; seconds from load start):',
+    '',
+    '| status | error | attempts | first | last |',
+    '| --- | --- | --- | --- | --- |',
+    ...r.errors.map(
+      (e) =>
+        `| ${e.status} | ${e.error} | ${e.count} | ${e.firstSec.toFixed(1)} s | ${e.lastSec.toFixed(1)} s |`,
+    ),
+    '',
+  ]
 }
 
 /** `drills/reports/<time>-<scenario>.{json,md,svg}`; returns the paths. */

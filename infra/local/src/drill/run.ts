@@ -5,7 +5,15 @@ import { type Crash, serviceCrashes } from '../processes.ts'
 import { authorizationsByPayment, type CheckResult, check, settledStatuses } from './checker.ts'
 import { type Acknowledged, LoadGenerator } from './load.ts'
 import { detectionFor, type ScenarioName, type ScenarioTarget, scenarios } from './scenarios.ts'
-import { buckets, firstAnomalyMs, recoveryMs, summarize, window } from './series.ts'
+import {
+  buckets,
+  type ErrorKind,
+  errorKinds,
+  firstAnomalyMs,
+  recoveryMs,
+  summarize,
+  window,
+} from './series.ts'
 import { judge, type Limits, type Verdict } from './thresholds.ts'
 import type { DrillTopology } from './topology.ts'
 
@@ -54,6 +62,8 @@ export interface DrillResult {
   readonly baseline: ReturnType<typeof summarize>
   readonly duringFault: ReturnType<typeof summarize>
   readonly afterHeal: ReturnType<typeof summarize>
+  /** What the merchants got when an attempt failed, over the whole run. */
+  readonly errors: readonly ErrorKind[]
   readonly rpo: {
     readonly exposedRegions: readonly string[]
     /** Acknowledged payments that had not reached every other region when the fault hit. */
@@ -210,6 +220,7 @@ export async function runDrill(
     baseline,
     duringFault,
     afterHeal: summarize(window(attempts, healMs, loadEndMs)),
+    errors: errorKinds(attempts, loadStart),
     rpo: {
       exposedRegions: exposed,
       unreplicatedAtFault: atRisk.ids.length,

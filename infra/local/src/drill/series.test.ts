@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Attempt } from './load.ts'
-import { buckets, firstAnomalyMs, percentile, recoveryMs, summarize } from './series.ts'
+import { buckets, errorKinds, firstAnomalyMs, percentile, recoveryMs, summarize } from './series.ts'
 
 /** One attempt every `everyMs` from `fromMs` to `toMs`, answered `status` by `region`. */
 function steady(
@@ -90,5 +90,23 @@ describe('firstAnomalyMs (detection by the merchants)', () => {
     expect(firstAnomalyMs(slow, fault, 20, home)).toBe(1_500)
     const failed = [...calm, { key: 'z', sentAtMs: 5_500, latencyMs: 10, status: 0 }]
     expect(firstAnomalyMs(failed, fault, 20, home)).toBe(510)
+  })
+})
+
+describe('errorKinds', () => {
+  it('groups failed attempts by status and error, most frequent first, with when they happened', () => {
+    const attempts: Attempt[] = [
+      ...steady(0, 3_000, 500, 202),
+      { key: 'a', sentAtMs: 1_000, latencyMs: 10_000, status: 0, error: 'TimeoutError' },
+      { key: 'b', sentAtMs: 2_000, latencyMs: 5, status: 503, error: 'region_unavailable' },
+      { key: 'c', sentAtMs: 2_500, latencyMs: 5, status: 503, error: 'region_unavailable' },
+      { key: 'd', sentAtMs: 4_000, latencyMs: 5, status: 502 },
+    ]
+    expect(errorKinds(attempts, 500)).toEqual([
+      { status: 503, error: 'region_unavailable', count: 2, firstSec: 1.5, lastSec: 2 },
+      { status: 0, error: 'TimeoutError', count: 1, firstSec: 0.5, lastSec: 0.5 },
+      { status: 502, error: 'unknown', count: 1, firstSec: 3.5, lastSec: 3.5 },
+    ])
+    expect(errorKinds(steady(0, 1_000, 100, 201), 0)).toEqual([])
   })
 })

@@ -121,3 +121,32 @@ export function firstAnomalyMs(
   }
   return undefined
 }
+
+/** One kind of failed attempt: what the merchant got, how often, and when (seconds from load start). */
+export interface ErrorKind {
+  readonly status: number
+  readonly error: string
+  readonly count: number
+  readonly firstSec: number
+  readonly lastSec: number
+}
+
+/** Failed attempts grouped by status and error, most frequent first. */
+export function errorKinds(attempts: readonly Attempt[], startMs: number): ErrorKind[] {
+  const kinds = new Map<string, ErrorKind>()
+  for (const a of attempts) {
+    if (isOk(a)) continue
+    const error = a.error ?? 'unknown'
+    const id = `${a.status} ${error}`
+    const sec = (a.sentAtMs - startMs) / 1000
+    const seen = kinds.get(id)
+    kinds.set(id, {
+      status: a.status,
+      error,
+      count: (seen?.count ?? 0) + 1,
+      firstSec: Math.min(seen?.firstSec ?? sec, sec),
+      lastSec: Math.max(seen?.lastSec ?? sec, sec),
+    })
+  }
+  return [...kinds.values()].sort((a, b) => b.count - a.count)
+}
