@@ -12,8 +12,9 @@
 import { randomBytes } from 'node:crypto'
 import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
 import {
-  type EdgeRuntime,
+  edgeRuntimes,
   freePort,
+  parseEdgeRuntime,
   type ServiceProcess,
   spawnService,
   startEdge,
@@ -33,10 +34,12 @@ const log = (line: string) => process.stdout.write(`${line}\n`)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const ratePerSec = Number(process.env.BENCH_RATE ?? 100)
 const fmt = (n: number) => n.toFixed(2)
-const runtimes: readonly EdgeRuntime[] = ['workerd', 'wrangler-dev']
-const runtime = (process.env.BENCH_EDGE_RUNTIME ?? 'workerd') as EdgeRuntime
-if (!runtimes.includes(runtime)) {
-  process.stderr.write(`bench:edge: BENCH_EDGE_RUNTIME must be one of ${runtimes.join(', ')}\n`)
+const runtime =
+  parseEdgeRuntime(process.env.BENCH_EDGE_RUNTIME ?? 'workerd') ??
+  refuse(`BENCH_EDGE_RUNTIME must be one of ${edgeRuntimes.join(', ')}`)
+
+function refuse(message: string): never {
+  process.stderr.write(`bench:edge: ${message}\n`)
   process.exit(2)
 }
 

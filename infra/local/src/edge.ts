@@ -39,7 +39,13 @@ export interface LocalEdge {
  * and keeps an inspector attached. `workerd` runs the bundle wrangler builds for deploy on one
  * workerd (Miniflare) with nothing in front, as Cloudflare runs it: the benchmark's choice.
  */
-export type EdgeRuntime = 'wrangler-dev' | 'workerd'
+export const edgeRuntimes = ['workerd', 'wrangler-dev'] as const
+export type EdgeRuntime = (typeof edgeRuntimes)[number]
+
+/** `text` as an EdgeRuntime, or undefined when it names none (for flags and variables). */
+export function parseEdgeRuntime(text: string): EdgeRuntime | undefined {
+  return edgeRuntimes.find((r) => r === text)
+}
 
 export interface EdgeOptions {
   readonly runtime?: EdgeRuntime

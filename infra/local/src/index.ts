@@ -1,5 +1,12 @@
 export { setDatabaseReachable } from './database-access.ts'
-export { type EdgeRuntime, type LocalEdge, offlineEnv, startEdge } from './edge.ts'
+export {
+  type EdgeRuntime,
+  edgeRuntimes,
+  type LocalEdge,
+  offlineEnv,
+  parseEdgeRuntime,
+  startEdge,
+} from './edge.ts'
 export { type Gateway, type GatewayOptions, startGateway } from './gateway.ts'
 export { type BrokerOptions, KafkaBroker } from './kafka/broker.ts'
 export { KafkaSetupError, kafkaClasspath } from './kafka/classpath.ts'

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   canConnect,
-  type EdgeRuntime,
+  edgeRuntimes,
   freePort,
   type LocalEdge,
   type ServiceProcess,
@@ -22,7 +22,6 @@ import { createTestRedis, type TestRedis } from '../harness/redis.ts'
  * `pnpm start` runs) and one bare workerd (what bench:edge measures). Both must serve the same
  * worker, configured from wrangler.toml, with keys seeded, probes on demand and a clean stop.
  */
-const runtimes: readonly EdgeRuntime[] = ['wrangler-dev', 'workerd']
 const secret = randomBytes(24).toString('hex')
 /** No one listens here: the other regions are down for these tests. */
 const nowhere = 'http://127.0.0.1:9'
@@ -69,7 +68,7 @@ async function paymentCount(): Promise<number> {
   return Number(rows[0]?.n)
 }
 
-describe.each(runtimes)('the local edge on %s', (runtime) => {
+describe.each(edgeRuntimes)('the local edge on %s', (runtime) => {
   let edge: LocalEdge
   let port: number
   const logged: string[] = []

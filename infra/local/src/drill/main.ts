@@ -8,6 +8,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fleet } from '@meridian/core'
+import { edgeRuntimes, parseEdgeRuntime } from '../edge.ts'
 import { repoRoot } from '../processes.ts'
 import { writeReport } from './report.ts'
 import type { DrillResult } from './run.ts'
@@ -81,9 +82,8 @@ const peer =
   values.peer ?? regionIds[(regionIds.indexOf(values.region) + 1) % regionIds.length] ?? ''
 if (!regionIds.includes(peer) || peer === values.region)
   fail(`--peer must be another region, not "${peer}"`)
-const edgeRuntimes = ['workerd', 'wrangler-dev'] as const
 const edgeRuntime =
-  edgeRuntimes.find((r) => r === values['edge-runtime']) ??
+  parseEdgeRuntime(values['edge-runtime']) ??
   fail(`--edge-runtime takes ${edgeRuntimes.join(' or ')}`)
 if (values.sabotage !== undefined && values.sabotage !== 'no-replication')
   fail('--sabotage takes no-replication')
