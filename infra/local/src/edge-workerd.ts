@@ -13,7 +13,11 @@ async function startWorkerd(job: WorkerdJob, onLine?: (line: string) => void) {
     env: { WORKERD_JOB: JSON.stringify(job) },
     ...(onLine ? { onLine } : {}),
   })
-  return { url: String(child.ready.url), stop: () => child.stop() }
+  return {
+    url: String(child.ready.url),
+    controlUrl: String(child.ready.controlUrl),
+    stop: () => child.stop(),
+  }
 }
 
 /**
@@ -36,7 +40,7 @@ export async function startEdgeOnWorkerd(options: EdgeOptions): Promise<LocalEdg
   return {
     url: worker.url,
     keys,
-    probe: () => runScheduled(worker.url),
+    probe: () => runScheduled(worker.controlUrl),
     stop: worker.stop,
   }
 }
@@ -50,5 +54,5 @@ export function startPassThroughWorker(origin: string): Promise<{
   url: string
   stop(): Promise<void>
 }> {
-  return startWorkerd({ kind: 'pass-through', origin })
+  return startWorkerd({ kind: 'pass-through', origin }).then(({ url, stop }) => ({ url, stop }))
 }
