@@ -54,5 +54,5 @@ export function startPassThroughWorker(origin: string): Promise<{
   url: string
   stop(): Promise<void>
 }> {
-  return startWorkerd({ kind: 'pass-through', origin }).then(({ url, stop }) => ({ url, stop }))
+  return startWorkerd({ kind: 'pass-through', origin })
 }
