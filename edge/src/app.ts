@@ -11,6 +11,7 @@ import { type Env, settingsOf } from './env.ts'
 import { forward } from './forward.ts'
 import { type FailureKind, HealthBoard } from './health.ts'
 import { authenticate } from './keys.ts'
+import type { Admission } from './lease.ts'
 import { edgeLog } from './log.ts'
 import { limiterFor } from './ratelimit.ts'
 
@@ -36,8 +37,8 @@ class ServerTiming {
     this.entries.push(`${name};desc="${description}"`)
   }
 
-  header(): string {
-    return this.entries.join(', ')
+  header(after?: string | null): string {
+    return [...this.entries, ...(after ? [after] : [])].join(', ')
   }
 }
 
@@ -55,13 +56,8 @@ function origins(env: Env, registry: RegionRegistry): Record<string, string> {
  * The merchant's budget, GitHub-style: the limit, what is left, and when the window resets (unix
  * seconds; windows are one second, so it also names the window). None when the limiter was skipped.
  */
-function rateLimitHeaders(limit: {
-  reason?: string
-  limit: number
-  remaining: number
-  reset: number
-}): [string, string][] {
-  if (limit.reason === 'timeout') return []
+function rateLimitHeaders(limit: Admission): [string, string][] {
+  if (limit.source === 'unchecked') return []
   return [
     ['X-RateLimit-Limit', String(limit.limit)],
     ['X-RateLimit-Remaining', String(Math.max(0, limit.remaining))],
@@ -123,12 +119,13 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
     const key = await timing.measure('auth', () =>
       authenticate(c.env.API_KEYS, c.req.header('Authorization')),
     )
+    const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work)
     const limit = await timing.measure('ratelimit', () =>
-      limiterFor(c.env, settings.rateLimitPerSec).limit(key.merchantId),
+      limiterFor(c.env, settings.rateLimitPerSec).admit(key.merchantId, background),
     )
-    c.executionCtx.waitUntil(limit.pending)
     // Upstash did not answer in time and the request went through unchecked (fail open): say so.
-    if (limit.reason === 'timeout') timing.note('ratelimit-skipped', 'limiter timed out')
+    if (limit.source === 'unchecked') timing.note('ratelimit-skipped', 'limiter timed out')
+    else timing.note('ratelimit-by', limit.source)
     if (!limit.success) {
       throw new MeridianError({
         kind: 'rate_limited',
@@ -179,7 +176,9 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
       )
       if (outcome.ok) {
         noteSuccess(region)
-        outcome.response.headers.set('Server-Timing', timing.header())
+        // The edge's steps first, then the region's own (its `app` time).
+        const regionTiming = outcome.response.headers.get('Server-Timing')
+        outcome.response.headers.set('Server-Timing', timing.header(regionTiming))
         for (const [name, value] of rateLimitHeaders(limit))
           outcome.response.headers.set(name, value)
         return outcome.response

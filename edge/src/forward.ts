@@ -10,6 +10,7 @@ const returnedResponseHeaders = [
   'retry-after',
   'request-id',
   'meridian-region',
+  'server-timing',
 ]
 
 export interface ForwardRequest {

@@ -108,6 +108,10 @@ describe('routing', () => {
     expect(acme.status).toBe(202)
     expect(acme.headers.get('Meridian-Region')).toBe('us-east')
     expect(acme.headers.get('Request-Id')).toMatch(/^req_/)
+    // Where the time went: the edge's steps, then the region's own handling.
+    expect(acme.headers.get('Server-Timing')).toMatch(
+      /^auth;dur=[\d.]+, ratelimit;dur=[\d.]+, ratelimit-by;desc="(lease|limiter)", region-us-east;dur=[\d.]+, app;dur=[\d.]+$/,
+    )
     const globex = await pay(keys.globex)
     expect(globex.headers.get('Meridian-Region')).toBe('eu-west')
     const id = ((await acme.json()) as { id: string }).id

@@ -54,6 +54,7 @@ async function edgeOptions(job: Extract<WorkerdJob, { kind: 'edge' }>): Promise<
         modules: [{ type: 'ESModule', path: join(job.bundleDir, 'index.js') }],
         bindings: { ...workerOptions.bindings, ...job.vars },
         unsafeDirectSockets: [{ host: '127.0.0.1', port: job.port }],
+        stripCfConnectingIp: false,
       },
     ],
   }
@@ -68,6 +69,7 @@ function passThroughOptions(origin: string): MiniflareOptions {
     compatibilityDate: '2026-04-01',
     bindings: { ORIGIN: origin },
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    stripCfConnectingIp: false,
     script: `export default {
       fetch(request, env) {
         const url = new URL(request.url)

@@ -40,10 +40,13 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
   app.use('*', async (c, next) => {
     const started = performance.now()
     await next()
+    const ms = performance.now() - started
     deps.metrics.httpSeconds.observe(
       { method: c.req.method, route: c.req.routePath, status: String(c.res.status) },
-      (performance.now() - started) / 1000,
+      ms / 1000,
     )
+    // The region's own time, so a caller (or the edge's benchmark) can tell it from the hops'.
+    c.res.headers.append('Server-Timing', `app;dur=${ms.toFixed(2)}`)
   })
 
   app.onError((thrown, c) => {
