@@ -193,6 +193,14 @@ function headersOf(raw: Record<string, unknown> | undefined): Record<string, str
 /** Pause before starting again a consumer that kafkajs gave up on. */
 export const consumerRestartDelayMs = 1000
 
+/**
+ * How long the broker may hold a fetch when there is nothing new (Kafka's fetch.max.wait.ms).
+ * Data is still answered at once; this bounds a clean stop: kafkajs's disconnect waits for the
+ * fetch in flight, and at kafkajs's default (5 s) each consumer took ~5 s to stop, a region ~10 s.
+ * The price is one empty fetch a second per idle consumer.
+ */
+export const fetchWaitMsMax = 1000
+
 export function createKafkaBus(config: KafkaConfig): KafkaBus {
   const kafka = new Kafka({
     clientId: config.clientId,
@@ -329,6 +337,7 @@ function wrapConsumer(kafka: Kafka, options: ConsumerOptions, log: Logger): BusC
     partitionAssigners: [dedicatedAssigner(options.claims ?? {})],
     sessionTimeout: options.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: 1000,
+    maxWaitTimeInMs: fetchWaitMsMax,
     allowAutoTopicCreation: false,
   })
   const topics = options.topics instanceof RegExp ? [options.topics] : [...options.topics]

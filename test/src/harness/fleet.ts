@@ -117,8 +117,8 @@ export async function startFleet(label: string, options: FleetOptions = {}): Pro
       return last[0] ?? ''
     },
     async stop() {
-      for (const id of fleetRegions) await replication[id]?.stop()
-      for (const id of fleetRegions) await regions[id]?.stop()
+      await Promise.all(fleetRegions.map((id) => replication[id]?.stop()))
+      await Promise.all(fleetRegions.map((id) => regions[id]?.stop()))
       await Promise.all(sims.map((s) => s.close()))
     },
   }
