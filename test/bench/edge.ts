@@ -31,7 +31,7 @@ import {
 import { percentile } from './load.ts'
 
 const log = (line: string) => process.stdout.write(`${line}\n`)
-const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const seconds = Number(process.env.BENCH_SECONDS ?? 30)
 const ratePerSec = Number(process.env.BENCH_RATE ?? 100)
 const warmUpSeconds = 10
 const fmt = (n: number) => n.toFixed(2)
