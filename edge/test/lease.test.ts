@@ -92,7 +92,12 @@ describe('token leases on the real limiter', () => {
       ([reset]) => reset - windowMs > started && reset < ended,
     )
     expect(whole.length).toBeGreaterThan(0)
-    for (const [, admitted] of whole) expect(admitted).toBe(47)
+    // A take the limiter did not answer within its timeout still counts in Redis, unseen here:
+    // then a window may come out short, but never over.
+    const unchecked = answers.some((a) => a.source === 'unchecked')
+    for (const [, admitted] of whole)
+      if (unchecked) expect(admitted).toBeLessThanOrEqual(47)
+      else expect(admitted).toBe(47)
     expect(answers.filter((a) => a.source === 'spent').length).toBeGreaterThan(0)
     expect(answers.filter((a) => !a.success && a.source === 'limiter').length).toBeGreaterThan(0)
   })

@@ -78,40 +78,49 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(options.simulatorSeed === undefined ? {} : { seed: options.simulatorSeed }),
     })
     stops.push(() => simulators.process.stop())
+    const regionRank = (id: string) => topology.regions.findIndex((r) => r.id === id)
     const services: RegionServices[] = []
     stops.push(async () => {
       await Promise.allSettled(services.map((s) => s.stop()))
     })
-    for (const region of topology.regions) {
-      services.push(
-        await startRegionServices(region, {
-          edgeSecret,
-          processorUrls: simulators.urls,
-          log,
-          verbose,
-          warnings,
-          restartCrashed: options.restartCrashed ?? false,
-          ...(options.regionEnv ? { extraEnv: options.regionEnv } : {}),
-        }),
-      )
-    }
+    // Regions are independent of each other: start them together (each pushed as soon as it is
+    // up, so a failure of one still stops the others), then list them in topology order.
+    await Promise.all(
+      topology.regions.map(async (region) => {
+        services.push(
+          await startRegionServices(region, {
+            edgeSecret,
+            processorUrls: simulators.urls,
+            log,
+            verbose,
+            warnings,
+            restartCrashed: options.restartCrashed ?? false,
+            ...(options.regionEnv ? { extraEnv: options.regionEnv } : {}),
+          }),
+        )
+      }),
+    )
+    services.sort((a, b) => regionRank(a.region.id) - regionRank(b.region.id))
     const replication: { region: string; service: Supervised; statusUrl: string }[] = []
     stops.push(async () => {
       await Promise.allSettled(replication.map((r) => r.service.stop()))
     })
-    for (const region of topology.regions) {
-      const peers = topology.regions.filter((r) => r.id !== region.id)
-      replication.push({
-        region: region.id,
-        ...(await startReplicationService(region, peers, {
-          log,
-          verbose,
-          warnings,
-          restartCrashed: options.restartCrashed ?? false,
-          ...(options.replicationEnv ? { extraEnv: options.replicationEnv } : {}),
-        })),
-      })
-    }
+    await Promise.all(
+      topology.regions.map(async (region) => {
+        const peers = topology.regions.filter((r) => r.id !== region.id)
+        replication.push({
+          region: region.id,
+          ...(await startReplicationService(region, peers, {
+            log,
+            verbose,
+            warnings,
+            restartCrashed: options.restartCrashed ?? false,
+            ...(options.replicationEnv ? { extraEnv: options.replicationEnv } : {}),
+          })),
+        })
+      }),
+    )
+    replication.sort((a, b) => regionRank(a.region) - regionRank(b.region))
     const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
     stops.push(() => upstash.close())
     const edge = await startEdge({
