@@ -197,7 +197,8 @@ export const consumerRestartDelayMs = 1000
  * How long the broker may hold a fetch when there is nothing new (Kafka's fetch.max.wait.ms).
  * Data is still answered at once; this bounds a clean stop: kafkajs's disconnect waits for the
  * fetch in flight, and at kafkajs's default (5 s) each consumer took ~5 s to stop, a region ~10 s.
- * The price is one empty fetch a second per idle consumer.
+ * The price is one empty fetch a second per idle consumer (~3% more of this 2-core machine for
+ * the idle local topology).
  */
 export const fetchWaitMsMax = 1000
 
