@@ -104,7 +104,7 @@ export class TokenLeases {
    */
   async admit(merchantId: string, background: Background): Promise<Admission> {
     for (let asked = false; ; asked = true) {
-      const window = Math.floor(Date.now() / this.windowMs)
+      const window = this.windowNow()
       const state = this.current(merchantId, window)
       const reset = (window + 1) * this.windowMs
       if (state.tokens > 0) {
@@ -178,7 +178,7 @@ export class TokenLeases {
         const grant = await this.take(merchantId, tokens)
         background(grant.pending)
         if (grant.reason === 'timeout') return grant
-        if (!grant.success && this.windowOf(grant) === Math.floor(Date.now() / this.windowMs))
+        if (!grant.success && this.windowOf(grant) === this.windowNow())
           background((await this.take(merchantId, -tokens)).pending)
         if (grant.success || tokens === 1) {
           this.settle(merchantId, grant, tokens)
@@ -188,6 +188,10 @@ export class TokenLeases {
     } finally {
       state.refilling--
     }
+  }
+
+  private windowNow(): number {
+    return Math.floor(Date.now() / this.windowMs)
   }
 
   private windowOf(grant: Grant): number {
@@ -210,8 +214,8 @@ export class TokenLeases {
    * room for it (near the limit, requests ask one by one, so no batch overshoots).
    */
   private topUp(merchantId: string, state: MerchantWindow, background: Background): void {
-    const size = this.leaseSize(state)
     if (state.spent < this.limits.prefetchAfterTokens || state.refilling > 0) return
+    const size = this.leaseSize(state)
     if (state.tokens > Math.floor(size / 2) || (state.remaining ?? 0) < size) return
     background(this.refill(merchantId, state, background).catch(() => {}))
   }
@@ -223,7 +227,7 @@ export class TokenLeases {
     state.prefetched = next
     const waitMs = next * this.windowMs - Date.now() + this.limits.prefetchDelayMs
     const later = new Promise((r) => setTimeout(r, Math.max(0, waitMs))).then(() => {
-      const now = this.current(merchantId, Math.floor(Date.now() / this.windowMs))
+      const now = this.current(merchantId, this.windowNow())
       if (now.tokens > 0 || now.refilling > 0 || now.exhausted) return
       return this.refill(merchantId, now, background)
     })

@@ -59,6 +59,27 @@ export interface GatewayOptions {
 /** How often the local topology runs the edge's scheduled health probes (cron is per minute). */
 export const probeIntervalMs = 2000
 
+/**
+ * Start one service per region, all together (regions are independent of each other). Each is
+ * added to `started` as soon as it is up, so a failed start still leaves the others to stop;
+ * then `started` is put in topology order.
+ */
+async function inEveryRegion<T>(
+  topology: Topology,
+  started: T[],
+  start: (region: Topology['regions'][number]) => Promise<T>,
+): Promise<void> {
+  const rank = new Map<T, number>()
+  await Promise.all(
+    topology.regions.map(async (region, i) => {
+      const service = await start(region)
+      rank.set(service, i)
+      started.push(service)
+    }),
+  )
+  started.sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0))
+}
+
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { log, verbose = false, warnings = false } = options
   const stops: (() => Promise<void>)[] = []
@@ -78,49 +99,38 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(options.simulatorSeed === undefined ? {} : { seed: options.simulatorSeed }),
     })
     stops.push(() => simulators.process.stop())
-    const regionRank = (id: string) => topology.regions.findIndex((r) => r.id === id)
     const services: RegionServices[] = []
     stops.push(async () => {
       await Promise.allSettled(services.map((s) => s.stop()))
     })
-    // Regions are independent of each other: start them together (each pushed as soon as it is
-    // up, so a failure of one still stops the others), then list them in topology order.
-    await Promise.all(
-      topology.regions.map(async (region) => {
-        services.push(
-          await startRegionServices(region, {
-            edgeSecret,
-            processorUrls: simulators.urls,
-            log,
-            verbose,
-            warnings,
-            restartCrashed: options.restartCrashed ?? false,
-            ...(options.regionEnv ? { extraEnv: options.regionEnv } : {}),
-          }),
-        )
+    await inEveryRegion(topology, services, async (region) =>
+      startRegionServices(region, {
+        edgeSecret,
+        processorUrls: simulators.urls,
+        log,
+        verbose,
+        warnings,
+        restartCrashed: options.restartCrashed ?? false,
+        ...(options.regionEnv ? { extraEnv: options.regionEnv } : {}),
       }),
     )
-    services.sort((a, b) => regionRank(a.region.id) - regionRank(b.region.id))
     const replication: { region: string; service: Supervised; statusUrl: string }[] = []
     stops.push(async () => {
       await Promise.allSettled(replication.map((r) => r.service.stop()))
     })
-    await Promise.all(
-      topology.regions.map(async (region) => {
-        const peers = topology.regions.filter((r) => r.id !== region.id)
-        replication.push({
-          region: region.id,
-          ...(await startReplicationService(region, peers, {
-            log,
-            verbose,
-            warnings,
-            restartCrashed: options.restartCrashed ?? false,
-            ...(options.replicationEnv ? { extraEnv: options.replicationEnv } : {}),
-          })),
-        })
-      }),
-    )
-    replication.sort((a, b) => regionRank(a.region) - regionRank(b.region))
+    await inEveryRegion(topology, replication, async (region) => {
+      const peers = topology.regions.filter((r) => r.id !== region.id)
+      return {
+        region: region.id,
+        ...(await startReplicationService(region, peers, {
+          log,
+          verbose,
+          warnings,
+          restartCrashed: options.restartCrashed ?? false,
+          ...(options.replicationEnv ? { extraEnv: options.replicationEnv } : {}),
+        })),
+      }
+    })
     const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
     stops.push(() => upstash.close())
     const edge = await startEdge({
