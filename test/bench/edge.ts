@@ -2,8 +2,10 @@
  * `pnpm bench:edge`: what the edge hop costs and how fast it fails over, on real workerd in front
  * of real region processes. Prints:
  *   1. p50/p99 of GET and POST through the edge, through a pass-through worker on the same
- *      workerd (the runtime's own hop: the floor), and straight to the region (signed as the
- *      edge signs), at a steady open-loop rate; what the edge adds over direct and over the floor;
+ *      workerd (the runtime's own hop), through a do-nothing Node proxy (the price of any extra
+ *      process on the path on this machine: the floor under every hop), and straight to the
+ *      region (signed as the edge signs), at a steady open-loop rate; what the edge adds over
+ *      direct and over each floor;
  *   2. time from SIGKILL of the home region's API to the first request answered by another
  *      region, under steady traffic (several runs).
  * The edge runs on one workerd as Cloudflare runs it (BENCH_EDGE_RUNTIME=workerd, the default);
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
   const upstash = { url: String(upstashProcess.ready.url), token: upstashToken }
   let edge: Awaited<ReturnType<typeof startEdge>> | undefined
   let passThrough: Awaited<ReturnType<typeof startPassThroughWorker>> | undefined
+  let nodeHop: ServiceProcess | undefined
   try {
     for (const { id } of fleet.regions) {
       const schema = `edgebench_${id.replace('-', '_')}_${tag}`
@@ -180,6 +183,13 @@ async function main(): Promise<void> {
     const homeUrl = `http://127.0.0.1:${home.port}`
     passThrough = await startPassThroughWorker(homeUrl)
     const floorUrl = passThrough.url
+    nodeHop = await spawnService({
+      name: 'node pass-through',
+      entry: 'test/bench/pass-through-node.ts',
+      readyEvent: 'pass-through.ready',
+      env: { ORIGIN: homeUrl },
+    })
+    const nodeHopUrl = String(nodeHop.ready.url)
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
     const body = (i: number) =>
       JSON.stringify({ amount: 1000 + i, currency: 'usd', payment_method: `tok_edgebench_${i}` })
@@ -220,6 +230,7 @@ async function main(): Promise<void> {
       GET: [
         async () => [`${edge?.url}${readPath}`, { headers: auth }],
         (i) => direct('GET', readPath, '', i, floorUrl),
+        (i) => direct('GET', readPath, '', i, nodeHopUrl),
         (i) => direct('GET', readPath, '', i),
       ],
       POST: [
@@ -232,6 +243,7 @@ async function main(): Promise<void> {
           },
         ],
         (i) => direct('POST', '/v1/payments', body(i), i, floorUrl),
+        (i) => direct('POST', '/v1/payments', body(i), i, nodeHopUrl),
         (i) => direct('POST', '/v1/payments', body(i), i),
       ],
     } satisfies Record<string, Make[]>
@@ -239,8 +251,12 @@ async function main(): Promise<void> {
     await interleaved(paths.GET, warmUpSeconds / paths.GET.length)
     serverTiming.clear()
 
+    const names = ['edge', 'workerd-hop', 'node-hop', 'direct'] as const
     log(
-      `edge hop (${runtime}): ${ratePerSec} requests/s open loop, the three paths of a method taking turns, ${seconds} s per row, mer_acme → us-east`,
+      `edge hop (${runtime}): ${ratePerSec} requests/s open loop, the ${names.length} paths of a method taking turns, ${seconds} s per row, mer_acme → us-east`,
+    )
+    log(
+      'paths: edge; workerd-hop, a worker on the same workerd that only passes requests on; node-hop, a do-nothing Node proxy (one more process on the path); direct, signed as the edge signs',
     )
     log(
       "'outside the region': each request's latency less the region's own handling time (its Server-Timing `app`), which no hop changes",
@@ -249,11 +265,13 @@ async function main(): Promise<void> {
     log('| --- | --- | --- | --- | --- | --- |')
     const rows: Record<string, PathSamples> = {}
     for (const [method, makes] of Object.entries(paths)) {
-      const [edgeRow, floorRow, directRow] = await interleaved(makes)
-      const none = { total: new Float64Array(), outside: new Float64Array() }
-      rows[`${method} edge`] = edgeRow ?? none
-      rows[`${method} pass-through`] = floorRow ?? none
-      rows[`${method} direct`] = directRow ?? none
+      const measured = await interleaved(makes)
+      names.forEach((name, k) => {
+        rows[`${method} ${name}`] = measured[k] ?? {
+          total: new Float64Array(),
+          outside: new Float64Array(),
+        }
+      })
     }
     const q = (xs: Float64Array, p: number) => fmt(percentile(xs, p))
     for (const [name, s] of Object.entries(rows)) {
@@ -270,16 +288,19 @@ async function main(): Promise<void> {
       `p50 ${fmt(percentile(over, 50) - percentile(under, 50))} ms, p99 ${fmt(percentile(over, 99) - percentile(under, 99))} ms`
     const proxyNote = runtime === 'wrangler-dev' ? "; wrangler dev's proxy" : ''
     for (const method of ['GET', 'POST']) {
-      const [e, f, d] = ['edge', 'pass-through', 'direct'].map((path) => rows[`${method} ${path}`])
-      if (!e || !f || !d) continue
+      const [e, w, n, d] = names.map((path) => rows[`${method} ${path}`])
+      if (!e || !w || !n || !d) continue
       log(
         `${method}: the edge hop adds ${added(e.outside, d.outside)} outside the region (target ≤ 2 ms p99); end to end ${added(e.total, d.total)}`,
       )
       log(
-        `${method}:   of which workerd's own hop (pass-through worker) ${added(f.outside, d.outside)}`,
+        `${method}:   any hop on this machine (a do-nothing Node proxy) adds ${added(n.outside, d.outside)}`,
       )
       log(
-        `${method}:   and the edge's work (auth, limiter, signing${proxyNote}) ${added(e.outside, f.outside)}`,
+        `${method}:   workerd's own hop (pass-through worker) adds ${added(w.outside, d.outside)}`,
+      )
+      log(
+        `${method}:   the edge's work (auth, limiter, signing${proxyNote}) adds ${added(e.outside, w.outside)} to workerd's hop`,
       )
     }
 
@@ -323,6 +344,7 @@ async function main(): Promise<void> {
   } finally {
     await edge?.stop()
     await passThrough?.stop()
+    await nodeHop?.stop()
     await Promise.all(regions.map((r) => r.process?.stop()))
     for (const r of regions) await pool.query(`drop schema if exists ${r.schema} cascade`)
     await pool.end()
