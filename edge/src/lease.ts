@@ -53,7 +53,7 @@ export interface LeaseLimits {
   readonly prefetchAfterTokens: number
   /** Wait this long past a window's start before taking its lease (clock skew with Redis). */
   readonly prefetchDelayMs: number
-  /** Merchants whose state one isolate keeps before it forgets past windows. */
+  /** Merchants whose state one isolate keeps at most (then it forgets the longest known). */
   readonly merchantsMax: number
 }
 
@@ -145,9 +145,26 @@ export class TokenLeases {
     return state
   }
 
+  /** Merchants this isolate keeps state for: at most `merchantsMax`, but for takes under way. */
+  get merchantCount(): number {
+    return this.merchants.size
+  }
+
+  /**
+   * Make room for one more merchant: drop those whose last window is over, and if every one is
+   * still in use, the longest known (the map keeps insertion order) until a tenth is free, so a
+   * crowd of new merchants costs one scan per tenth of the map, not one each. A dropped
+   * merchant's unspent tokens are lost until its window ends: it may be refused early, never
+   * admitted over its limit. One with a take under way is kept: the take settles into it.
+   */
   private forget(window: number): void {
     for (const [id, s] of this.merchants)
       if (s.window < window - 1 && s.refilling === 0) this.merchants.delete(id)
+    const keep = this.limits.merchantsMax - Math.ceil(this.limits.merchantsMax / 10)
+    for (const [id, s] of this.merchants) {
+      if (this.merchants.size <= keep) break
+      if (s.refilling === 0) this.merchants.delete(id)
+    }
   }
 
   /**

@@ -23,6 +23,7 @@ function isolate(limitPerSec: number, limits = defaultLeaseLimits) {
   const work: Promise<unknown>[] = []
   return {
     counts,
+    leases,
     /** A take of the kind another isolate makes, straight on the limiter. */
     other: real,
     admit: (merchantId: string) => leases.admit(merchantId, (w) => work.push(w)),
@@ -121,5 +122,22 @@ describe('token leases on the real limiter', () => {
     expect(new Set(answers.map((a) => a.reset)).size).toBe(1)
     expect(answers.map((a) => a.success)).toEqual([true, true, true, true, true, true, false])
     expect(answers.at(-1)?.remaining).toBe(0)
+  })
+
+  it('keeps at most merchantsMax merchants, forgetting the longest known when all are in use', async () => {
+    const edge = isolate(100, { ...defaultLeaseLimits, merchantsMax: 10 })
+    const crowd = Array.from({ length: 35 }, () => `mer_crowd_${merchants++}`)
+    // All in one window, so none of them is stale: only the bound makes room.
+    await sleep(windowMs - (Date.now() % windowMs) + 5)
+    const answers: Admission[] = []
+    for (const merchant of crowd) {
+      answers.push(await edge.admit(merchant))
+      expect(edge.leases.merchantCount).toBeLessThanOrEqual(10)
+    }
+    // The first merchant was forgotten: it asks the limiter again, and is admitted.
+    answers.push(await edge.admit(crowd[0] as string))
+    await edge.settled()
+    expect(answers.every((a) => a.success)).toBe(true)
+    expect(answers.at(-1)?.source).toBe('limiter')
   })
 })
