@@ -40,6 +40,8 @@ export interface RegionConfig {
   readonly blockedCards: readonly string[]
   /** The hot-merchant partition map (JSON), re-read while running; none: hash everyone. */
   readonly partitionMapFile?: string
+  /** How often an idle outbox relay looks anyway (writers wake it); default in OutboxRelay. */
+  readonly relayIdlePollMs?: number
 }
 
 export const roles = ['api', 'relay', 'workers', 'webhooks', 'reconciler'] as const
@@ -96,6 +98,7 @@ const envSchema = z.object({
     .default(defaultFraudPolicy.cardPaymentsPerWindowMax),
   PARTITION_MAP_FILE: z.string().optional(),
   EVENTS_PARTITIONS: z.coerce.number().int().positive().default(regionDefaults.eventsPartitions),
+  RELAY_IDLE_POLL_MS: z.coerce.number().int().positive().optional(),
 })
 
 /** Parse the environment; a bad or missing variable is one readable line, not a stack trace. */
@@ -141,5 +144,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
     },
     blockedCards: e.BLOCKED_CARDS.split(',').filter((c) => c !== ''),
     ...(e.PARTITION_MAP_FILE ? { partitionMapFile: e.PARTITION_MAP_FILE } : {}),
+    ...(e.RELAY_IDLE_POLL_MS ? { relayIdlePollMs: e.RELAY_IDLE_POLL_MS } : {}),
   }
 }

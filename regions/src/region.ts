@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './metrics.ts'
 import { DrainGuard } from './outbox/drain.ts'
 import { PartitionMapSource } from './outbox/partition-map.ts'
 import { OutboxRelay } from './outbox/relay.ts'
+import { OutboxSignal } from './outbox/signal.ts'
 import { IdempotencyGuard } from './payments/guard.ts'
 import { MerchantService } from './payments/merchant.ts'
 import { type PaymentPolicy, PaymentService } from './payments/service.ts'
@@ -72,6 +73,9 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
   const groupPrefix = `${config.eventsTopic}.${lockName}`
 
   let relay: OutboxRelay | undefined
+  // Whoever commits outbox rows wakes the relay: directly when it runs in this process.
+  const signal = new OutboxSignal(pool)
+  const outboxWritten = () => (relay ? relay.kick() : signal.committed())
   if (config.roles.relay) {
     await ensureTopics(
       shared.bus,
@@ -98,7 +102,12 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     relay = new OutboxRelay(
       pool,
       producer,
-      { topic: config.eventsTopic, lockName, drain },
+      {
+        topic: config.eventsTopic,
+        lockName,
+        drain,
+        ...(config.relayIdlePollMs ? { idlePollMs: config.relayIdlePollMs } : {}),
+      },
       log,
       shared.metrics,
     )
@@ -118,6 +127,7 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     clock: shared.clock,
     processors: new ProcessorSet(config.processorUrls, { timeoutMs: config.processorTimeoutMs }),
     log,
+    outboxWritten,
   })
   if (config.roles.workers) {
     await ensureTopics(
@@ -154,7 +164,7 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
   }
   if (config.roles.webhooks) stops.unshift(await startWebhooks(shared, groupPrefix))
 
-  const api = config.roles.api ? await startApi(shared, () => relay?.kick()) : undefined
+  const api = config.roles.api ? await startApi(shared, outboxWritten) : undefined
   if (api) stops.unshift(api.stop)
 
   return {
@@ -242,6 +252,7 @@ async function startApi(
     guard,
     rate: () => config.rate,
     clock,
+    outboxWritten: onCommitted,
   })
   let draining = false
   const app = createRegionApp({

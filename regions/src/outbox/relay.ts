@@ -4,12 +4,18 @@ import type { BusProducer, OutMessage } from '../adapters/kafka.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { DrainGuard } from './drain.ts'
+import { outboxChannel } from './signal.ts'
 
 export interface RelayOptions {
   readonly topic: string
   /** Advisory-lock name: one relay per region (per schema in tests) publishes at a time. */
   readonly lockName: string
   readonly batchSizeMax?: number
+  /**
+   * An idle relay looks for rows this often anyway. Writers wake it at once: in this process
+   * through `kick`, in others through Postgres (OutboxSignal, LISTEN on the leader connection);
+   * the poll only covers a wake-up lost while that connection was being replaced.
+   */
   readonly idlePollMs?: number
   readonly retryDelayMsMax?: number
   /** Sent rows are kept this long for inspection, then deleted. */
@@ -40,6 +46,8 @@ export class OutboxRelay {
   private running = false
   private loop: Promise<void> | undefined
   private wake: (() => void) | undefined
+  /** A wake-up came while the relay was busy: the next idle returns at once. */
+  private woken = false
   private leaderClient: pg.PoolClient | undefined
   private lastJanitorMs = 0
   private readonly batchSizeMax: number
@@ -55,13 +63,14 @@ export class OutboxRelay {
     private readonly metrics: Metrics,
   ) {
     this.batchSizeMax = options.batchSizeMax ?? 1000
-    this.idlePollMs = options.idlePollMs ?? 25
+    this.idlePollMs = options.idlePollMs ?? 500
     this.retryDelayMsMax = options.retryDelayMsMax ?? 5000
     this.retentionMs = options.retentionMs ?? 60 * 60_000
   }
 
   /** Wake the relay now (the API calls this after a commit) instead of at the next poll. */
   kick(): void {
+    this.woken = true
     this.wake?.()
   }
 
@@ -80,23 +89,36 @@ export class OutboxRelay {
     this.running = false
     this.kick()
     await this.loop
-    this.leaderClient?.release()
+    // Destroyed, not pooled: its session holds the leader lock and the LISTEN.
+    this.leaderClient?.release(true)
     this.leaderClient = undefined
   }
 
   private async becomeLeader(): Promise<boolean> {
     if (this.leaderClient) return true
     const client = await this.pool.connect()
-    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [
-      fnv1a32(`outbox-relay:${this.options.lockName}`),
-    ])
-    if (rows[0]?.ok) {
-      this.leaderClient = client
-      this.log.info('outbox relay is the leader')
-      return true
+    const { rows } = await client.query<{ ok: boolean; schema: string }>(
+      'select pg_try_advisory_lock($1) as ok, current_schema() as schema',
+      [fnv1a32(`outbox-relay:${this.options.lockName}`)],
+    )
+    const schema = rows[0]?.schema
+    if (!rows[0]?.ok) {
+      client.release()
+      return false
     }
-    client.release()
-    return false
+    // Listening before the first look: a row committed after it is announced, one before it found.
+    client.on('notification', (n) => {
+      if (n.channel === outboxChannel && n.payload === schema) this.kick()
+    })
+    try {
+      await client.query(`listen ${outboxChannel}`)
+    } catch (error) {
+      client.release(true)
+      throw error
+    }
+    this.leaderClient = client
+    this.log.info('outbox relay is the leader')
+    return true
   }
 
   private async run(): Promise<void> {
@@ -108,6 +130,8 @@ export class OutboxRelay {
           await this.idle(1000)
           continue
         }
+        // A wake-up from here on may announce a row this look misses: it ends the next idle.
+        this.woken = false
         published = await this.publishOnce()
         await this.janitor()
         failures = 0
@@ -120,7 +144,7 @@ export class OutboxRelay {
         await this.idle(delay)
         continue
       }
-      if (published === 0) await this.idle(this.idlePollMs)
+      if (published === 0 && !this.woken) await this.idle(this.idlePollMs)
     }
   }
 

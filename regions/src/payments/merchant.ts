@@ -36,6 +36,8 @@ export class MerchantService {
       readonly guard: IdempotencyGuard
       readonly rate: (merchantId: string) => RateLimit
       readonly clock: HybridClock
+      /** Called after a commit that wrote outbox events: wakes the outbox relay. */
+      readonly outboxWritten?: () => void
     },
   ) {}
 
@@ -97,7 +99,8 @@ export class MerchantService {
     const fingerprint = await requestFingerprint('POST', path, body)
     return this.deps.guard.run(caller, fingerprint, async () => {
       try {
-        return await inTransaction(this.deps.pool, async (client) => {
+        let wrote = false
+        const answer = await inTransaction(this.deps.pool, async (client) => {
           const existing = await getIdempotencyRecord(
             client,
             caller.merchantId,
@@ -136,8 +139,11 @@ export class MerchantService {
               idempotency,
             }),
           ])
+          wrote = true
           return { status: result.status, body: result.body, replayed: false }
         })
+        if (wrote) this.deps.outboxWritten?.()
+        return answer
       } catch (error) {
         if (error instanceof KeyTaken)
           return this.deps.guard.replayFromPostgres(caller, fingerprint)

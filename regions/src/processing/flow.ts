@@ -15,6 +15,8 @@ export interface FlowDeps {
   readonly processors: ProcessorSet
   readonly log: Logger
   readonly retry?: RetryOptions
+  /** Called after a change (and its outbox events) committed: wakes the outbox relay. */
+  readonly outboxWritten?: () => void
 }
 
 /** Steps one payment may take in a single `advance` (authorize, then capture, then refunds). */
@@ -90,9 +92,16 @@ export class PaymentFlow {
     expect: (current: Payment) => boolean,
     build: (current: Payment) => changes.Change,
   ): Promise<boolean> {
-    const change = await applyChange(this.deps.pool, this.deps.region, p.id, (current) =>
-      expect(current) ? build(current) : undefined,
-    )
+    return this.change(p.id, (current) => (expect(current) ? build(current) : undefined))
+  }
+
+  /** applyChange, then the relay is told when events were written. */
+  private async change(
+    paymentId: string,
+    decide: Parameters<typeof applyChange>[3],
+  ): Promise<boolean> {
+    const change = await applyChange(this.deps.pool, this.deps.region, paymentId, decide)
+    if (change) this.deps.outboxWritten?.()
     return change !== undefined
   }
 
@@ -260,19 +269,13 @@ export class PaymentFlow {
         }),
       )
       if (result.status === 'unknown') return false
-      const change = await applyChange(
-        this.deps.pool,
-        this.deps.region,
-        p.id,
-        (current, refunds) => {
-          const pending = refunds.find((x) => x.id === r.id && x.status === 'pending')
-          if (!pending) return undefined
-          return result.status === 'approved'
-            ? changes.refundSucceeded(this.deps.clock, current, pending, result.processorRef)
-            : changes.refundFailed(this.deps.clock, current, pending, result.message)
-        },
-      )
-      return change !== undefined
+      return this.change(p.id, (current, refunds) => {
+        const pending = refunds.find((x) => x.id === r.id && x.status === 'pending')
+        if (!pending) return undefined
+        return result.status === 'approved'
+          ? changes.refundSucceeded(this.deps.clock, current, pending, result.processorRef)
+          : changes.refundFailed(this.deps.clock, current, pending, result.message)
+      })
     } catch (error) {
       if (error instanceof ProcessorError) return false
       throw error
