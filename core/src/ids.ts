@@ -1,4 +1,5 @@
 import { invariant } from './invariant.ts'
+import { sha256Hex } from './signing.ts'
 
 /**
  * Prefixed, sortable ids in the TypeID format: `<prefix>_<26 chars>`, where the 26 characters are
@@ -13,6 +14,8 @@ export const idPrefixes = {
   journalEntry: 'je',
   webhookEndpoint: 'we',
   webhookDelivery: 'wd',
+  /** A capture or cancel of a payment: each is an object of its own (operations.ts). */
+  operation: 'op',
 } as const
 
 export type IdKind = keyof typeof idPrefixes
@@ -104,19 +107,71 @@ export function newId(kind: IdKind, nowMs?: number): string {
   return `${idPrefixes[kind]}_${encodeBase32(uuidv7Bytes(nowMs))}`
 }
 
-/** True when `text` is a well-formed id of this kind (prefix, length, alphabet, UUID version 7). */
+/**
+ * The id of the object one request makes, derived from what identifies the request fleet-wide:
+ * the merchant, its Idempotency-Key and the request's fingerprint (method, path, canonical body).
+ * Every region that serves the request (the first attempt, a retry after failover, a region
+ * restarted on old data) makes the same id, so the processor keys derived from it (`<id>:…`)
+ * are the same too and the processor acts once. A changed request under the same key gets
+ * another id: two objects, found and compensated after heal (ARCHITECTURE.md, "Exactly once").
+ * The body is the first 128 bits of SHA-256 as a UUIDv8 (RFC 9562 §5.8), so these ids do not
+ * sort by time: lists order by creation time, then id.
+ */
+export async function deriveId(kind: IdKind, ...parts: readonly string[]): Promise<string> {
+  for (const part of parts) invariant(!part.includes('\u0000'), 'id parts cannot hold NUL')
+  const hex = await sha256Hex([kind, ...parts].join('\u0000'))
+  const bytes = new Uint8Array(16)
+  for (let i = 0; i < 16; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  bytes[6] = 0x80 | ((bytes[6] ?? 0) & 0x0f)
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f)
+  return `${idPrefixes[kind]}_${encodeBase32(bytes)}`
+}
+
+/**
+ * The id of the payment a create request makes: merchant, Idempotency-Key and the request's
+ * fingerprint. A changed request under the same key is another payment (in one region it is a
+ * 422; across a partition nobody can tell, so it is compensated after heal).
+ */
+export function paymentIdFor(
+  merchantId: string,
+  idempotencyKey: string,
+  fingerprint: string,
+): Promise<string> {
+  return deriveId('payment', merchantId, idempotencyKey, fingerprint)
+}
+
+/**
+ * The id of the capture, cancel or refund a request makes: merchant and Idempotency-Key only,
+ * not the request. A changed request under the same key in another region is then the same
+ * object with other parameters, and the processor, which refuses a key reused with other
+ * parameters, lets at most one of the two move money.
+ */
+export function operationIdFor(
+  kind: 'operation' | 'refund',
+  merchantId: string,
+  idempotencyKey: string,
+): Promise<string> {
+  return deriveId(kind, merchantId, idempotencyKey)
+}
+
+/**
+ * True when `text` is a well-formed id of this kind: prefix, length, alphabet, and a UUID of
+ * version 7 (made by newId, time-ordered) or 8 (derived by deriveId).
+ */
 export function isId(kind: IdKind, text: string): boolean {
   const prefix = `${idPrefixes[kind]}_`
   if (!text.startsWith(prefix)) return false
   const bytes = decodeBase32(text.slice(prefix.length))
-  return bytes !== undefined && (bytes[6] ?? 0) >> 4 === 7 && (bytes[8] ?? 0) >> 6 === 2
+  if (bytes === undefined || (bytes[8] ?? 0) >> 6 !== 2) return false
+  const version = (bytes[6] ?? 0) >> 4
+  return version === 7 || version === 8
 }
 
-/** Milliseconds since the epoch at which the id was made. */
+/** Milliseconds since the epoch at which a time-ordered (version 7) id was made. */
 export function idTimeMs(id: string): number {
   const body = id.slice(id.indexOf('_') + 1)
   const bytes = decodeBase32(body)
-  invariant(bytes !== undefined, `not an id: ${id}`)
+  invariant(bytes !== undefined && (bytes[6] ?? 0) >> 4 === 7, `not a time-ordered id: ${id}`)
   let ms = 0
   for (let i = 0; i < 6; i++) ms = ms * 256 + (bytes[i] ?? 0)
   return ms

@@ -43,13 +43,32 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** A total order on snapshots of one payment: the merge keeps the greater. */
-export function comparePaymentProgress(a: Payment, b: Payment): number {
+/**
+ * Fields every region derives from the payment's operations and refunds (settlePayment in
+ * operations.ts) rather than taking from a snapshot; the order below ignores them, so a region
+ * that has derived more cannot make an older snapshot win, and all regions pick the same one.
+ */
+export function withoutDerived(p: Payment): Payment {
+  const family =
+    p.status === 'partially_refunded' || p.status === 'refunded' ? 'captured' : p.status
+  return {
+    ...p,
+    status: family,
+    amountRefunded: 0,
+    amountRefundPending: 0,
+    pendingOperation: null,
+    amountCaptureRequested: 0,
+  }
+}
+
+/** A total order on snapshots of one payment, derived fields aside: the merge keeps the greater. */
+export function comparePaymentProgress(x: Payment, y: Payment): number {
+  const a = withoutDerived(x)
+  const b = withoutDerived(y)
   return (
     statusRank[a.status] - statusRank[b.status] ||
     moneyFirst.indexOf(b.status) - moneyFirst.indexOf(a.status) ||
     a.amountCaptured - b.amountCaptured ||
-    a.amountRefunded - b.amountRefunded ||
     a.version - b.version ||
     compareText(a.hlc, b.hlc) ||
     compareText(withoutCreation(a), withoutCreation(b))
@@ -58,6 +77,14 @@ export function comparePaymentProgress(a: Payment, b: Payment): number {
 
 /** Where and when the payment was created are merged on their own (below): the order ignores them. */
 const withoutCreation = (p: Payment) => JSON.stringify({ ...p, originRegion: '', createdAtMs: 0 })
+
+/**
+ * Two snapshots equal in progress (one region's settled row and the snapshot it came from)
+ * still pick one deterministically, by what is left once the joined fields (refunded amount,
+ * status within the captured family) and the creation are set aside.
+ */
+const tieKey = (p: Payment) =>
+  withoutCreation({ ...p, amountRefunded: 0, status: withoutDerived(p).status })
 
 /** A payment as replicated: the winning snapshot plus every status any region has recorded. */
 export interface PaymentReplica {
@@ -70,23 +97,46 @@ function union<T extends string>(a: readonly T[], b: readonly T[]): T[] {
   return [...new Set([...a, ...b])].sort(compareText)
 }
 
+/**
+ * The winning snapshot, whole, with the union of statuses seen. Its derived fields are the
+ * winner's own until the caller settles them against the operations and refunds it holds.
+ */
 export function mergePayment(a: PaymentReplica, b: PaymentReplica): PaymentReplica {
   if (a.payment.id !== b.payment.id)
     throw new Error(`cannot merge ${a.payment.id} with ${b.payment.id}`)
-  const winner = comparePaymentProgress(a.payment, b.payment) >= 0 ? a.payment : b.payment
-  // One payment id created in two regions (a failover retry carrying the edge's id reached a
-  // region before the original's replica did) has two origins and two creation times: every
-  // region keeps the smaller of each, so each counts the payment once, in the same usage slot.
+  const order =
+    comparePaymentProgress(a.payment, b.payment) ||
+    compareText(tieKey(a.payment), tieKey(b.payment))
+  const winner = order >= 0 ? a.payment : b.payment
+  // One payment id created in two regions (a retry of one request served by a region before
+  // the original's replica arrived: ids derive from the request) has two origins and two
+  // creation times: every region keeps the smaller of each, so each counts the payment once, in
+  // the same usage slot.
   const originRegion =
     compareText(a.payment.originRegion, b.payment.originRegion) <= 0
       ? a.payment.originRegion
       : b.payment.originRegion
   const createdAtMs = Math.min(a.payment.createdAtMs, b.payment.createdAtMs)
+  const seen = union(a.seen, b.seen)
+  // Derived amounts and statuses only grow: the larger refunded amount, and within the captured
+  // family the furthest status any snapshot recorded (both joins, so the merge stays one).
+  const amountRefunded = Math.max(a.payment.amountRefunded, b.payment.amountRefunded)
+  const status = furthestCaptured(winner.status, [...seen, a.payment.status, b.payment.status])
   const payment =
-    winner.originRegion === originRegion && winner.createdAtMs === createdAtMs
+    winner.originRegion === originRegion &&
+    winner.createdAtMs === createdAtMs &&
+    winner.amountRefunded === amountRefunded &&
+    winner.status === status
       ? winner
-      : { ...winner, originRegion, createdAtMs }
-  return { payment, seen: union(a.seen, b.seen) }
+      : { ...winner, originRegion, createdAtMs, amountRefunded, status }
+  return { payment, seen }
+}
+
+const capturedLine: readonly PaymentStatus[] = ['captured', 'partially_refunded', 'refunded']
+
+function furthestCaptured(status: PaymentStatus, seen: readonly PaymentStatus[]): PaymentStatus {
+  if (!capturedLine.includes(status)) return status
+  return capturedLine.filter((s) => s === status || seen.includes(s)).at(-1) ?? status
 }
 
 /** Pairs of recorded statuses neither of which can lead to the other: a real contradiction. */

@@ -11,13 +11,6 @@
  * a request meant for another region or routed by a stale registry (fencing).
  */
 export const edgeSignatureHeader = 'Meridian-Edge-Signature'
-/**
- * The id the edge chose for a payment it is creating, the same on every region it tries for one
- * request: if a region committed the payment but died (or answered too late) before the edge
- * heard back, the next region creates the *same* payment, and replication merges the two into
- * one, with one authorization at the processor, instead of a double charge.
- */
-export const edgePaymentIdHeader = 'Meridian-Payment-Id'
 /** A signature older or newer than this is refused: it bounds how long a captured request replays. */
 export const edgeSignatureToleranceSec = 300
 

@@ -150,9 +150,6 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
         Promise.all(due.map((r) => probe(c.env, r, settings.regionTimeoutMs))),
       )
     const canRetry = retriable(c.req.method, c.req.raw.headers)
-    // One id for this create on every region we try (see edgePaymentIdHeader).
-    const paymentId =
-      c.req.method === 'POST' && url.pathname === '/v1/payments' ? newId('payment') : undefined
     const targets = origins(c.env, registry)
     let lastFailure: Response | undefined
     for (const region of canRetry ? order : order.slice(0, 1)) {
@@ -171,7 +168,6 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
           requestId: c.get('requestId'),
           secret: c.env.EDGE_SECRET,
           timeoutMs: settings.regionTimeoutMs,
-          ...(paymentId ? { paymentId } : {}),
         }),
       )
       if (outcome.ok) {

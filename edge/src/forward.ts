@@ -1,4 +1,4 @@
-import { edgePaymentIdHeader, edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
 import type { FailureKind } from './health.ts'
 
 /** Request headers a region may see; everything else the merchant sent stays at the edge. */
@@ -26,8 +26,6 @@ export interface ForwardRequest {
   readonly requestId: string
   readonly secret: string
   readonly timeoutMs: number
-  /** For a payment create: the id every region tried for this request must use. */
-  readonly paymentId?: string
 }
 
 export type ForwardOutcome =
@@ -54,7 +52,6 @@ export async function forward(r: ForwardRequest): Promise<ForwardOutcome> {
     if (value !== null) headers.set(name, value)
   }
   headers.set('request-id', r.requestId)
-  if (r.paymentId) headers.set(edgePaymentIdHeader, r.paymentId)
   headers.set(
     edgeSignatureHeader,
     await signEdgeRequest(r.secret, {

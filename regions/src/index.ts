@@ -22,14 +22,23 @@ export type { ProcessorAdapter } from './processors/adapter.ts'
 export { ProcessorError } from './processors/adapter.ts'
 export { ProcessorSet } from './processors/registry.ts'
 export * from './region.ts'
+export { type DuplicatePayment, listDuplicates } from './store/duplicates.ts'
+export { getOperations, saveOperation } from './store/operations.ts'
 export {
   getPaymentById,
   getRefunds,
   insertPaymentBatch,
-  insertRefund,
   inTransaction,
   type NewPaymentWrite,
-  updateRefund,
+  saveRefund,
 } from './store/payments.ts'
-export { paymentColumns, refundColumns, rowToPayment, rowToRefund } from './store/rows.ts'
+export {
+  operationColumns,
+  paymentColumns,
+  refundColumns,
+  rowToOperation,
+  rowToPayment,
+  rowToRefund,
+} from './store/rows.ts'
+export { getPaymentState, type PaymentState } from './store/state.ts'
 export { ensureTopics } from './topics.ts'

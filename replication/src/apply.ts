@@ -3,6 +3,7 @@ import {
   type IdempotencyReplica,
   type JournalEntry,
   mergePayment,
+  type Operation,
   type Payment,
   type PaymentReplica,
   type Refund,
@@ -12,13 +13,16 @@ import type pg from 'pg'
 import {
   mergeEntries,
   mergeIdempotencyRecords,
+  mergeOperations,
   mergePayments,
-  mergeRefundSnapshot,
+  mergeRefunds,
+  settleMerged,
 } from './merge-store.ts'
 
 interface ReplicatedPayload {
   readonly payment?: Payment
   readonly refund?: Refund
+  readonly operation?: Operation
   readonly entries?: readonly JournalEntry[]
   readonly idempotency?: IdempotencyReplica
   readonly changes?: readonly string[]
@@ -48,12 +52,22 @@ export async function applyEvents(
     for (const entry of p.entries ?? []) entries.push({ entry, origin: event.origin_region })
   }
   await mergePayments(client, [...payments.values()])
+  const refunds: { refund: Refund; hlc: string }[] = []
+  const operations: { operation: Operation; hlc: string }[] = []
   for (const event of events) {
     const p = event.payload as ReplicatedPayload
-    if (p.refund) await mergeRefundSnapshot(client, p.refund, event.hlc)
+    if (p.refund) refunds.push({ refund: p.refund, hlc: event.hlc })
+    if (p.operation) operations.push({ operation: p.operation, hlc: event.hlc })
     if (event.type === 'merchant.config_changed' && p.changes)
       await applyConfigChanges(client, event.merchant_id, p.changes)
   }
+  await mergeRefunds(client, refunds)
+  await mergeOperations(client, operations)
+  await settleMerged(client, [
+    ...payments.keys(),
+    ...refunds.map((r) => r.refund.paymentId),
+    ...operations.map((o) => o.operation.paymentId),
+  ])
   for (const origin of new Set(entries.map((e) => e.origin))) {
     await mergeEntries(
       client,

@@ -15,6 +15,8 @@ const sections: Record<string, string> = {
       case when status = 'pending' then null else processor_ref end, hlc, version,
       array_to_string(seen_statuses, ',')) as line from payments`,
   refunds: `select concat_ws('|', id, payment_id, amount, currency, status, failure_message) as line from refunds`,
+  operations: `select concat_ws('|', id, payment_id, kind, amount, currency, reason, status, failure_code,
+      failure_message) as line from payment_operations`,
   ledger: `select concat_ws('|', e.id, e.payment_id, e.kind,
       (select string_agg(concat_ws(':', account, amount, currency), ',' order by account, amount) from postings p where p.entry_id = e.id))
       as line from journal_entries e`,

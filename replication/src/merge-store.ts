@@ -4,19 +4,25 @@ import {
   invariant,
   type JournalEntry,
   mergeIdempotency,
+  mergeOperation,
   mergePayment,
   mergeRefund,
+  type Operation,
   type Payment,
   type PaymentReplica,
   type PaymentStatus,
   type Refund,
+  settlePayment,
 } from '@meridian/core'
 import {
-  getRefunds,
-  insertRefund,
+  operationColumns,
   paymentColumns,
+  refundColumns,
+  rowToOperation,
   rowToPayment,
-  updateRefund,
+  rowToRefund,
+  saveOperation,
+  saveRefund,
   writeEntries,
 } from '@meridian/regions'
 import type pg from 'pg'
@@ -216,19 +222,100 @@ export async function mergePayments(
   await insertPayments(client, fresh)
 }
 
-export async function mergeRefundSnapshot(
+/** Refunds: a set keyed by id, each merged with its status lattice (core mergeRefund). */
+export async function mergeRefunds(
   client: pg.PoolClient,
-  remote: Refund,
-  hlc: string,
+  incoming: readonly { readonly refund: Refund; readonly hlc: string }[],
 ): Promise<void> {
-  const local = (await getRefunds(client, remote.paymentId)).find((r) => r.id === remote.id)
-  if (!local) {
-    await insertRefund(client, remote, hlc)
-    await updateRefund(client, remote, hlc)
-    return
+  if (incoming.length === 0) return
+  const { rows } = await client.query<Record<string, unknown>>(
+    `select ${refundColumns} from refunds where id = any($1) order by id for update`,
+    [incoming.map((r) => r.refund.id)],
+  )
+  const held = new Map(rows.map((r) => [String(r.id), rowToRefund(r)]))
+  for (const { refund, hlc } of incoming) {
+    const local = held.get(refund.id)
+    const merged = local ? mergeRefund(local, refund) : refund
+    if (merged === local) continue
+    await saveRefund(client, merged, hlc)
+    held.set(refund.id, merged)
   }
-  const merged = mergeRefund(local, remote)
-  if (merged !== local) await updateRefund(client, merged, hlc)
+}
+
+/**
+ * Operations (captures and cancels): a set keyed by id, each merged with its status lattice, so
+ * an operation one region accepted during a partition is kept beside another region's, and
+ * each reaches its own final state.
+ */
+export async function mergeOperations(
+  client: pg.PoolClient,
+  incoming: readonly { readonly operation: Operation; readonly hlc: string }[],
+): Promise<void> {
+  if (incoming.length === 0) return
+  const { rows } = await client.query<Record<string, unknown>>(
+    `select ${operationColumns} from payment_operations where id = any($1) order by id for update`,
+    [incoming.map((o) => o.operation.id)],
+  )
+  const held = new Map(rows.map((r) => [String(r.id), rowToOperation(r)]))
+  for (const { operation, hlc } of incoming) {
+    const local = held.get(operation.id)
+    const merged = local ? mergeOperation(local, operation) : operation
+    if (merged === local) continue
+    await saveOperation(client, merged, hlc)
+    held.set(operation.id, merged)
+  }
+}
+
+/**
+ * After a batch merged: each touched payment's derived fields (what is in progress, what was
+ * refunded, captured or refunded status) from the operations and refunds this region now holds.
+ * Version and clock stay the winning snapshot's: this is the same function of the same sets in
+ * every region, not a new write.
+ */
+export async function settleMerged(
+  client: pg.PoolClient,
+  paymentIds: readonly string[],
+): Promise<void> {
+  if (paymentIds.length === 0) return
+  const ids = [...new Set(paymentIds)].sort()
+  const [payments, operations, refunds] = await Promise.all([
+    client.query<Record<string, unknown>>(
+      `select ${paymentColumns} from payments where id = any($1)`,
+      [ids],
+    ),
+    client.query<Record<string, unknown>>(
+      `select ${operationColumns} from payment_operations where payment_id = any($1)`,
+      [ids],
+    ),
+    client.query<Record<string, unknown>>(
+      `select ${refundColumns} from refunds where payment_id = any($1)`,
+      [ids],
+    ),
+  ])
+  const ops = operations.rows.map(rowToOperation)
+  const refs = refunds.rows.map(rowToRefund)
+  for (const row of payments.rows) {
+    const p = rowToPayment(row)
+    const settled = settlePayment(
+      p,
+      ops.filter((o) => o.paymentId === p.id),
+      refs.filter((r) => r.paymentId === p.id),
+    )
+    if (settled === p) continue
+    await client.query(
+      `update payments set status = $2, amount_refunded = $3, amount_refund_pending = $4,
+         pending_operation = $5, amount_capture_requested = $6, updated_at = now()
+       where id = $1`,
+      [
+        p.id,
+        settled.status,
+        settled.amountRefunded,
+        settled.amountRefundPending,
+        settled.pendingOperation,
+        settled.amountCaptureRequested,
+      ],
+    )
+  }
 }
 
 /** Ledger entries: a grow-only set keyed by (content-addressed) id. */

@@ -36,6 +36,12 @@ export function createReplicationMetrics(region: string) {
       labelNames: ['origin'] as const,
       registers: [registry],
     }),
+    duplicatePayments: new Gauge({
+      name: 'meridian_duplicate_payments',
+      help: 'Payments found sharing an Idempotency-Key with another: open (being undone) or compensated.',
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
     duplicates: new Counter({
       name: 'meridian_replication_duplicates_total',
       help: 'Events received again and skipped (at-least-once delivery, deduped here).',

@@ -1,4 +1,4 @@
-import type { KafkaBus } from '@meridian/regions'
+import { type KafkaBus, listDuplicates } from '@meridian/regions'
 import { Hono } from 'hono'
 import type pg from 'pg'
 import type { ReplicationMetrics } from './metrics.ts'
@@ -17,6 +17,9 @@ interface StatusDeps {
     resumeLink(origin: string): Promise<void>
   }
 }
+
+/** Duplicates listed in the status (counts cover them all). */
+const duplicatesListedMax = 50
 
 /** Per link: how far behind the applier is, and when events and heartbeats last arrived. */
 export async function replicationStatus(deps: StatusDeps) {
@@ -59,10 +62,17 @@ export async function replicationStatus(deps: StatusDeps) {
         heartbeatAgeMs: heartbeatMs === undefined ? null : Date.now() - heartbeatMs,
       })
     }
+    const duplicates = await listDuplicates(deps.pool)
     return {
       region: deps.region,
       links: out,
       conflicts: Object.fromEntries(conflicts.map((c) => [c.kind, c.n])),
+      // Payments that shared an Idempotency-Key with another: found, and undone at the processor.
+      duplicates: {
+        open: duplicates.filter((d) => d.settledAt === null).length,
+        compensated: duplicates.filter((d) => d.settledAt !== null).length,
+        payments: duplicates.slice(0, duplicatesListedMax),
+      },
     }
   } finally {
     await admin.close()
@@ -72,11 +82,15 @@ export async function replicationStatus(deps: StatusDeps) {
 export function statusApp(deps: StatusDeps): Hono {
   const app = new Hono()
   app.get('/replication/status', async (c) => c.json(await replicationStatus(deps)))
-  app.get('/metrics', async (c) =>
-    c.body(await deps.metrics.registry.metrics(), 200, {
+  app.get('/metrics', async (c) => {
+    const duplicates = await listDuplicates(deps.pool)
+    const open = duplicates.filter((d) => d.settledAt === null).length
+    deps.metrics.duplicatePayments.set({ state: 'open' }, open)
+    deps.metrics.duplicatePayments.set({ state: 'compensated' }, duplicates.length - open)
+    return c.body(await deps.metrics.registry.metrics(), 200, {
       'Content-Type': deps.metrics.registry.contentType,
-    }),
-  )
+    })
+  })
   const control = deps.control
   if (control) {
     app.post('/replication/links/:origin/:action', async (c) => {

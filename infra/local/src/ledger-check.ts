@@ -1,15 +1,19 @@
 /**
  * `pnpm ledger:check [--region us-east] [--database-url URL --schema S] [--json]`
  * Verifies every journal entry balances per currency and every maintained balance equals the sum
- * of its postings, for each region of the local topology (or one database). Exit code 1 when
- * anything is off, so drills and scripts can rely on it.
+ * of its postings, for each region of the local topology (or one database), and lists payments
+ * found sharing an Idempotency-Key with another (duplicate_payments) with what was done to undo
+ * them. Exit code 1 when anything is off, an open duplicate included, so drills and scripts can
+ * rely on it.
  */
 import { fleet } from '@meridian/core'
 import {
   checkLedger,
   createPool,
+  type DuplicatePayment,
   databaseUrl,
   type LedgerReport,
+  listDuplicates,
   withDatabase,
 } from '@meridian/regions'
 import { regionDatabaseName } from './topology.ts'
@@ -35,10 +39,25 @@ function targets(): { label: string; url: string; schema?: string }[] {
     }))
 }
 
-function describe(label: string, r: LedgerReport): string {
+interface Result {
+  readonly label: string
+  readonly report: LedgerReport
+  /** Payments sharing an Idempotency-Key with another; open ones are money not yet given back. */
+  readonly duplicates: readonly DuplicatePayment[]
+}
+
+const isOk = (r: Result) => r.report.ok && r.duplicates.every((d) => d.settledAt !== null)
+
+function describe(result: Result): string {
+  const { label, report: r, duplicates } = result
+  const open = duplicates.filter((d) => d.settledAt === null)
   const lines = [
-    `${label}: ${r.ok ? 'OK' : 'FAILED'} — ${r.entries} entries, ${r.postings} postings`,
+    `${label}: ${isOk(result) ? 'OK' : 'FAILED'} — ${r.entries} entries, ${r.postings} postings, ${duplicates.length} duplicate payments (${open.length} open)`,
   ]
+  for (const d of duplicates)
+    lines.push(
+      `  duplicate ${d.paymentId} (key ${d.idempotencyKey} of ${d.merchantId}, kept ${d.keptPaymentId}): ${d.status ?? 'not here'}, ${d.action ?? 'waiting'}${d.operationId ? ` ${d.operationId}` : ''}, ${d.settledAt ? `compensated ${d.settledAt.toISOString()}` : 'OPEN'}`,
+    )
   for (const u of r.unbalancedEntries)
     lines.push(`  unbalanced entry ${u.entry}: off by ${u.off} ${u.currency}`)
   for (const t of r.thinEntries) lines.push(`  entry ${t} has fewer than two postings`)
@@ -52,7 +71,7 @@ function describe(label: string, r: LedgerReport): string {
 }
 
 async function main(): Promise<void> {
-  const results: { label: string; report: LedgerReport }[] = []
+  const results: Result[] = []
   for (const t of targets()) {
     const pool = createPool({
       url: t.url,
@@ -60,14 +79,18 @@ async function main(): Promise<void> {
       ...(t.schema ? { schema: t.schema } : {}),
     })
     try {
-      results.push({ label: t.label, report: await checkLedger(pool) })
+      results.push({
+        label: t.label,
+        report: await checkLedger(pool),
+        duplicates: await listDuplicates(pool),
+      })
     } finally {
       await pool.end()
     }
   }
   if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
-  else for (const { label, report } of results) process.stdout.write(`${describe(label, report)}\n`)
-  process.exit(results.every((r) => r.report.ok) ? 0 : 1)
+  else for (const r of results) process.stdout.write(`${describe(r)}\n`)
+  process.exit(results.every(isOk) ? 0 : 1)
 }
 
 main().catch((error: unknown) => {

@@ -7,13 +7,7 @@ import type { MerchantService } from '../payments/merchant.ts'
 import type { ApiResult } from '../payments/outcomes.ts'
 import type { PaymentService } from '../payments/service.ts'
 import type { ApiEnv } from './context.ts'
-import {
-  edgeSignature,
-  idempotencyKeyOf,
-  jsonBody,
-  proposedPaymentIdOf,
-  requestContext,
-} from './middleware.ts'
+import { edgeSignature, idempotencyKeyOf, jsonBody, requestContext } from './middleware.ts'
 
 export interface RegionAppDeps {
   readonly region: string
@@ -91,9 +85,7 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
     merchantId: c.get('merchantId'),
     idempotencyKey: idempotencyKeyOf(c),
   })
-  v1.post('/payments', async (c) =>
-    send(await deps.payments.create(caller(c), jsonBody(c), proposedPaymentIdOf(c))),
-  )
+  v1.post('/payments', async (c) => send(await deps.payments.create(caller(c), jsonBody(c))))
   v1.get('/payments', async (c) =>
     send(await deps.payments.list(c.get('merchantId'), c.req.query())),
   )

@@ -1,11 +1,9 @@
 import {
-  edgePaymentIdHeader,
   edgeSignatureHeader,
   errors,
   fleet,
   idempotencyKeyHeader,
   idempotencyKeyPattern,
-  isId,
   MeridianError,
   newId,
   parseJsonObject,
@@ -122,18 +120,6 @@ export function idempotencyKeyOf(c: Context<ApiEnv>): string {
     )
   }
   return key
-}
-
-/** The payment id the edge chose (see edgePaymentIdHeader); undefined when it chose none. */
-export function proposedPaymentIdOf(c: Context<ApiEnv>): string | undefined {
-  const id = c.req.header(edgePaymentIdHeader)
-  if (id === undefined) return undefined
-  if (!isId('payment', id))
-    throw errors.invalidRequest(
-      'payment_id_invalid',
-      `${edgePaymentIdHeader} must be a payment id (pay_…).`,
-    )
-  return id
 }
 
 export function jsonBody(c: Context<ApiEnv>): Record<string, unknown> {

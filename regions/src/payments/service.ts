@@ -15,11 +15,13 @@ import {
   isId,
   listLimitMax,
   listPaymentsQuerySchema,
-  newId,
   newPayment,
+  type Operation,
+  operationIdFor,
   type Payment,
   type Plan,
   parseWith,
+  paymentIdFor,
   planCancel,
   planCapture,
   planRefund,
@@ -27,6 +29,7 @@ import {
   presentRefund,
   type Refund,
   requestFingerprint,
+  settlePayment,
 } from '@meridian/core'
 import type pg from 'pg'
 import type { FastPathGate, RateLimit } from '../fastpath/gate.ts'
@@ -41,6 +44,7 @@ import {
   mutatePayment,
   type NewPaymentWrite,
 } from '../store/payments.ts'
+import type { PaymentState } from '../store/state.ts'
 import { makeEvent } from './events.ts'
 import { type Caller, IdempotencyGuard } from './guard.ts'
 import { type ApiResult, answerDecision, ok, rateLimited } from './outcomes.ts'
@@ -80,7 +84,7 @@ function withIdempotency(
     fingerprint,
     status: effect.response.status,
     body: effect.response.body,
-    resourceId: effect.refund?.id ?? effect.payment.id,
+    resourceId: effect.resourceId,
     originRegion: region,
     hlc: effect.payment.hlc,
   }
@@ -96,12 +100,7 @@ export class PaymentService {
     this.guard = new IdempotencyGuard(deps)
   }
 
-  /** `proposedId`: the id the edge chose for this payment, kept across its failover attempts. */
-  async create(
-    caller: Caller,
-    body: Record<string, unknown>,
-    proposedId?: string,
-  ): Promise<ApiResult> {
+  async create(caller: Caller, body: Record<string, unknown>): Promise<ApiResult> {
     const parsed = parseWith(createPaymentSchema, body)
     if (!parsed.ok) throw parsed.error
     const request = parsed.value
@@ -115,8 +114,10 @@ export class PaymentService {
       this.deps.metrics.idempotentReplays.inc({ source: 'redis' })
       return answerDecision(gate.decision)
     }
+    // Derived from the request, so a retry served by any region makes this same payment.
+    const id = await paymentIdFor(caller.merchantId, caller.idempotencyKey, fingerprint)
     return this.guard.guarded(caller, fingerprint, async () => {
-      const write = this.buildCreate(caller, request, fingerprint, proposedId, {
+      const write = this.buildCreate(caller, request, fingerprint, id, {
         cardBlocked: gate.cardBlocked || policy.blockedCards.has(request.payment_method),
         cardCount: gate.cardCount,
         merchantCount: gate.merchantCount,
@@ -134,7 +135,7 @@ export class PaymentService {
     caller: Caller,
     request: CreatePaymentRequest,
     fingerprint: string,
-    proposedId: string | undefined,
+    id: string,
     facts: { cardBlocked: boolean; cardCount: number; merchantCount: number },
   ): NewPaymentWrite {
     const { clock } = this.deps
@@ -143,7 +144,6 @@ export class PaymentService {
       { amount: request.amount, currency, ...facts },
       this.deps.policy(caller.merchantId).fraud,
     )
-    const id = proposedId ?? newId('payment')
     const payment = newPayment({
       id,
       merchantId: caller.merchantId,
@@ -190,14 +190,12 @@ export class PaymentService {
   ): Promise<ApiResult> {
     const parsed = parseWith(capturePaymentSchema, body)
     if (!parsed.ok) throw parsed.error
-    return this.mutate(caller, paymentId, 'capture', body, (p) => {
-      const plan = planCapture(p, parsed.value.amount)
+    return this.mutate(caller, paymentId, 'capture', body, 'operation', (s, id) => {
+      const plan = planCapture(s.payment, parsed.value.amount)
       if (!plan.ok) return plan
-      const next = this.bump(p, {
-        pendingOperation: 'capture',
-        amountCaptureRequested: plan.value.amount,
+      return this.operation(s, {
+        ...this.newOperation(s.payment, id, 'capture', plan.value.amount, null),
       })
-      return this.effect(next, 'payment.capture_requested', { amount: plan.value.amount })
     })
   }
 
@@ -208,13 +206,11 @@ export class PaymentService {
   ): Promise<ApiResult> {
     const parsed = parseWith(cancelPaymentSchema, body)
     if (!parsed.ok) throw parsed.error
-    return this.mutate(caller, paymentId, 'cancel', body, (p) => {
-      const plan = planCancel(p)
+    return this.mutate(caller, paymentId, 'cancel', body, 'operation', (s, id) => {
+      const plan = planCancel(s.payment)
       if (!plan.ok) return plan
-      const next = this.bump(p, { pendingOperation: 'cancel' })
-      return this.effect(next, 'payment.cancel_requested', {
-        cancellation_reason: parsed.value.cancellation_reason ?? null,
-      })
+      const reason = parsed.value.cancellation_reason ?? null
+      return this.operation(s, this.newOperation(s.payment, id, 'cancel', 0, reason))
     })
   }
 
@@ -225,12 +221,12 @@ export class PaymentService {
   ): Promise<ApiResult> {
     const parsed = parseWith(createRefundSchema, body)
     if (!parsed.ok) throw parsed.error
-    return this.mutate(caller, paymentId, 'refunds', body, (p) => {
+    return this.mutate(caller, paymentId, 'refunds', body, 'refund', (s, id) => {
+      const p = s.payment
       const plan = planRefund(p, parsed.value.amount)
       if (!plan.ok) return plan
-      const next = this.bump(p, { amountRefundPending: p.amountRefundPending + plan.value.amount })
       const refund: Refund = {
-        id: newId('refund'),
+        id,
         paymentId: p.id,
         merchantId: p.merchantId,
         amount: plan.value.amount,
@@ -243,6 +239,7 @@ export class PaymentService {
         originRegion: this.deps.region,
         createdAtMs: Date.now(),
       }
+      const next = this.settled(s, { refunds: [...s.refunds, refund] })
       const event = makeEvent(this.deps.clock, 'refund.created', p.merchantId, {
         payment: next,
         refund,
@@ -252,6 +249,7 @@ export class PaymentService {
         value: {
           payment: next,
           refund,
+          resourceId: refund.id,
           events: [event],
           response: { status: 202, body: JSON.stringify(presentRefund(refund)) },
         },
@@ -259,32 +257,73 @@ export class PaymentService {
     })
   }
 
-  private bump(p: Payment, changes: Partial<Payment>): Payment {
-    return { ...p, ...changes, hlc: formatHlc(this.deps.clock.now()), version: p.version + 1 }
+  private newOperation(
+    p: Payment,
+    id: string,
+    kind: Operation['kind'],
+    amount: number,
+    reason: string | null,
+  ): Operation {
+    return {
+      id,
+      paymentId: p.id,
+      merchantId: p.merchantId,
+      kind,
+      amount,
+      currency: p.currency,
+      reason,
+      status: 'pending',
+      failureCode: null,
+      failureMessage: null,
+      originRegion: this.deps.region,
+      createdAtMs: Date.now(),
+    }
   }
 
-  private effect(
-    next: Payment,
-    type: 'payment.capture_requested' | 'payment.cancel_requested',
-    extra: Record<string, unknown>,
-  ): Plan<MutationEffect> {
-    const event = makeEvent(this.deps.clock, type, next.merchantId, { payment: next, ...extra })
+  /** The payment after a local change: a new version, derived fields settled from its sets. */
+  private settled(
+    s: PaymentState,
+    sets: { operations?: readonly Operation[]; refunds?: readonly Refund[] },
+  ): Payment {
+    const p = s.payment
+    const bumped = { ...p, hlc: formatHlc(this.deps.clock.now()), version: p.version + 1 }
+    return settlePayment(bumped, sets.operations ?? s.operations, sets.refunds ?? s.refunds)
+  }
+
+  /** A capture or cancel accepted: the operation, pending, and the payment showing it. */
+  private operation(s: PaymentState, op: Operation): Plan<MutationEffect> {
+    const next = this.settled(s, { operations: [...s.operations, op] })
+    const type = op.kind === 'capture' ? 'payment.capture_requested' : 'payment.cancel_requested'
+    const extra = op.kind === 'capture' ? { amount: op.amount } : { cancellation_reason: op.reason }
+    const event = makeEvent(this.deps.clock, type, next.merchantId, {
+      payment: next,
+      operation: op,
+      ...extra,
+    })
     return {
       ok: true,
       value: {
         payment: next,
+        operation: op,
+        resourceId: op.id,
         events: [event],
         response: { status: 202, body: JSON.stringify(presentPayment(next)) },
       },
     }
   }
 
+  /**
+   * A capture, cancel or refund: `decide` gets the locked payment's state and the id of what the
+   * request makes, derived from the merchant and Idempotency-Key so a retry served by another
+   * region makes the same operation (and the processor, keyed by it, acts once).
+   */
   private async mutate(
     caller: Caller,
     paymentId: string,
     action: string,
     body: Record<string, unknown>,
-    decide: (p: Payment) => Plan<MutationEffect>,
+    makes: 'operation' | 'refund',
+    decide: (s: PaymentState, id: string) => Plan<MutationEffect>,
   ): Promise<ApiResult> {
     if (!isId('payment', paymentId)) throw errors.notFound('payment', paymentId)
     const fingerprint = await requestFingerprint(
@@ -292,6 +331,7 @@ export class PaymentService {
       `/v1/payments/${paymentId}/${action}`,
       body,
     )
+    const id = await operationIdFor(makes, caller.merchantId, caller.idempotencyKey)
     const gate = await this.guard.claim(caller, fingerprint)
     if (gate.kind === 'decided') return answerDecision(gate.decision)
     return this.guard.guarded(caller, fingerprint, async () => {
@@ -303,7 +343,7 @@ export class PaymentService {
           region: this.deps.region,
           idempotency: { key: caller.idempotencyKey, fingerprint },
         },
-        (p) => withIdempotency(decide(p), caller, fingerprint, this.deps.region),
+        (s) => withIdempotency(decide(s, id), caller, fingerprint, this.deps.region),
       )
       switch (outcome.kind) {
         case 'applied':

@@ -1,36 +1,31 @@
-import type { Payment, Refund } from '@meridian/core'
 import type pg from 'pg'
 import { writeEntries } from '../ledger/store.ts'
-import {
-  getPaymentById,
-  getRefunds,
-  insertOutbox,
-  inTransaction,
-  savePayment,
-  updateRefund,
-} from '../store/payments.ts'
+import { saveOperation } from '../store/operations.ts'
+import { insertOutbox, inTransaction, savePayment, saveRefund } from '../store/payments.ts'
+import { getPaymentState, type PaymentState } from '../store/state.ts'
 import type { Change } from './changes.ts'
 
 /**
  * Apply one change in one transaction: lock the payment, let `decide` look at its current state
- * (and its refunds) and return the change, or nothing when the work is already done (a repeated
- * Kafka message, a second worker, the reconciler racing the worker). Then write payment, refund,
- * ledger entries and outbox events together.
+ * (with its operations and refunds) and return the change, or nothing when the work is already
+ * done (a repeated Kafka message, a second worker, the reconciler racing the worker, another
+ * region's outcome merged meanwhile). Then write payment, operation, refund, ledger entries and
+ * outbox events together.
  */
 export async function applyChange(
   pool: pg.Pool,
   region: string,
   paymentId: string,
-  decide: (payment: Payment, refunds: readonly Refund[]) => Change | undefined,
+  decide: (state: PaymentState) => Change | undefined,
 ): Promise<Change | undefined> {
   return inTransaction(pool, async (client) => {
-    const payment = await getPaymentById(client, paymentId, true)
-    if (!payment) return undefined
-    const refunds = await getRefunds(client, paymentId)
-    const change = decide(payment, refunds)
+    const state = await getPaymentState(client, paymentId, true)
+    if (!state) return undefined
+    const change = decide(state)
     if (!change) return undefined
     await savePayment(client, change.payment)
-    if (change.refund) await updateRefund(client, change.refund, change.payment.hlc)
+    if (change.operation) await saveOperation(client, change.operation, change.payment.hlc)
+    if (change.refund) await saveRefund(client, change.refund, change.payment.hlc)
     await writeEntries(client, change.entries, region)
     await insertOutbox(client, change.events)
     return change

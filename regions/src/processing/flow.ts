@@ -1,10 +1,19 @@
-import type { HybridClock, Payment, Refund } from '@meridian/core'
+import {
+  type HybridClock,
+  nextStep,
+  type Operation,
+  type Payment,
+  processorKeys,
+  type Refund,
+  type Step,
+  systemOperationId,
+} from '@meridian/core'
 import type pg from 'pg'
 import type { Logger } from '../log.ts'
 import { type OperationResult, ProcessorError } from '../processors/adapter.ts'
 import type { ProcessorSet, RoutedProcessor } from '../processors/registry.ts'
 import { type RetryOptions, retryDefaults, withRetry } from '../processors/retry.ts'
-import { getPaymentById, getRefunds } from '../store/payments.ts'
+import { getPaymentState, type PaymentState } from '../store/state.ts'
 import { applyChange, claimAttempt, pinProcessor } from './apply.ts'
 import * as changes from './changes.ts'
 
@@ -19,37 +28,55 @@ export interface FlowDeps {
   readonly outboxWritten?: () => void
 }
 
-/** Steps one payment may take in a single `advance` (authorize, then capture, then refunds). */
-const stepsPerAdvanceMax = 6
+/** Steps one payment may take in a single `advance` (authorize, capture, then refunds). */
+const stepsPerAdvanceMax = 8
 
 /**
- * Moves a payment toward its final state from whatever state it is in now. It never trusts the
- * event that woke it: a duplicate message, a reordering or a second worker find the work done and
- * do nothing. Processor idempotency keys are derived from the payment (or refund) and operation,
- * so a retry can never charge twice.
+ * Moves a payment toward its final state from whatever state it is in now (core's nextStep). It
+ * never trusts the event that woke it: a duplicate message, a reordering, a second worker or a
+ * second region holding the same payment find the work done, or send the same call again under
+ * the same processor idempotency key (derived from the payment, operation or refund), which
+ * the processor answers without acting twice.
  */
 export class PaymentFlow {
   constructor(private readonly deps: FlowDeps) {}
 
   async advance(paymentId: string): Promise<void> {
     for (let i = 0; i < stepsPerAdvanceMax; i++) {
-      const payment = await getPaymentById(this.deps.pool, paymentId)
-      if (!payment) return
-      const refunds = await getRefunds(this.deps.pool, paymentId)
-      if (!(await this.step(payment, refunds))) return
+      const state = await getPaymentState(this.deps.pool, paymentId)
+      if (!state) return
+      if (!(await this.take(state, nextStep(state.payment, state.operations, state.refunds))))
+        return
     }
   }
 
   /** One step; true when the state moved and another step may follow. */
-  private step(p: Payment, refunds: readonly Refund[]): Promise<boolean> {
-    if (p.status === 'pending') return this.authorize(p)
-    if (p.status === 'authorized' && p.pendingOperation === 'capture') return this.capture(p)
-    if (p.status === 'authorized' && p.pendingOperation === 'cancel')
-      return this.release(p, 'canceled')
-    const refund = refunds.find((r) => r.status === 'pending')
-    if (refund && (p.status === 'captured' || p.status === 'partially_refunded'))
-      return this.refund(p, refund)
-    return Promise.resolve(false)
+  private take(s: PaymentState, step: Step): Promise<boolean> {
+    switch (step.kind) {
+      case 'authorize':
+        return this.authorize(s.payment)
+      case 'send_operation':
+        return step.operation.kind === 'capture'
+          ? this.capture(s.payment, step.operation)
+          : this.cancel(s.payment, step.operation)
+      case 'fail_operation':
+        return this.change(s.payment.id, (c) =>
+          pendingOperation(c, step.operation.id)
+            ? changes.operationFailed(this.deps.clock, c, step.operation, step.code, step.message)
+            : undefined,
+        )
+      case 'send_refund':
+        return this.refund(s.payment, step.refund)
+      case 'fail_refund':
+        return this.change(s.payment.id, (c) => {
+          const pending = pendingRefund(c, step.refund.id)
+          return pending
+            ? changes.refundFailed(this.deps.clock, c, pending, step.message)
+            : undefined
+        })
+      case 'none':
+        return Promise.resolve(false)
+    }
   }
 
   /**
@@ -87,18 +114,10 @@ export class PaymentFlow {
     }
   }
 
-  private async apply(
-    p: Payment,
-    expect: (current: Payment) => boolean,
-    build: (current: Payment) => changes.Change,
-  ): Promise<boolean> {
-    return this.change(p.id, (current) => (expect(current) ? build(current) : undefined))
-  }
-
   /** applyChange, then the relay is told when events were written. */
   private async change(
     paymentId: string,
-    decide: Parameters<typeof applyChange>[3],
+    decide: (state: PaymentState) => changes.Change | undefined,
   ): Promise<boolean> {
     const change = await applyChange(this.deps.pool, this.deps.region, paymentId, decide)
     if (change) this.deps.outboxWritten?.()
@@ -106,14 +125,20 @@ export class PaymentFlow {
   }
 
   private async settleAuthorization(p: Payment, result: OperationResult): Promise<boolean> {
-    const stillPending = (c: Payment) => c.status === 'pending'
-    if (result.status === 'approved')
-      return this.apply(p, stillPending, (c) =>
-        changes.authorized(this.deps.clock, c, result.processorRef),
+    const stillPending = (c: PaymentState) => c.payment.status === 'pending'
+    if (result.status === 'approved') {
+      const autoCaptureId = await systemOperationId(p.id, 'auto-capture')
+      return this.change(p.id, (c) =>
+        stillPending(c)
+          ? changes.authorized(this.deps.clock, c, result.processorRef, autoCaptureId)
+          : undefined,
       )
+    }
     if (result.status === 'declined')
-      return this.apply(p, stillPending, (c) =>
-        changes.declined(this.deps.clock, c, result.code, result.message),
+      return this.change(p.id, (c) =>
+        stillPending(c)
+          ? changes.declined(this.deps.clock, c, result.code, result.message)
+          : undefined,
       )
     this.deps.log.warn('authorization outcome unknown; the reconciler will ask the processor', {
       paymentId: p.id,
@@ -139,7 +164,7 @@ export class PaymentFlow {
             amount: p.amount,
             currency: p.currency,
             cardToken: p.paymentMethod.token,
-            idempotencyKey: `${p.id}:authorize`,
+            idempotencyKey: processorKeys.authorize(p.id),
           }),
         )
         return this.settleAuthorization(pinnedPayment, result)
@@ -183,7 +208,7 @@ export class PaymentFlow {
           amount: p.amount,
           currency: p.currency,
           cardToken: p.paymentMethod.token,
-          idempotencyKey: `${p.id}:authorize`,
+          idempotencyKey: processorKeys.authorize(p.id),
         }),
       )
       return this.settleAuthorization(p, result)
@@ -197,97 +222,151 @@ export class PaymentFlow {
     return p.processor ? this.deps.processors.get(p.processor) : undefined
   }
 
-  private async capture(p: Payment): Promise<boolean> {
+  /** Send a capture to the processor holding the authorization, under the operation's key. */
+  private async capture(p: Payment, op: Operation): Promise<boolean> {
     const routed = this.processorOf(p)
     if (!routed || !p.processorRef) return false
     const ref = p.processorRef
-    const stillCapturing = (c: Payment) =>
-      c.status === 'authorized' && c.pendingOperation === 'capture'
-    try {
-      const result = await this.call(routed, () =>
+    return this.settleOperation(p, op, () =>
+      this.call(routed, () =>
         routed.adapter.capture({
           reference: p.id,
           processorRef: ref,
-          amount: p.amountCaptureRequested,
-          idempotencyKey: `${p.id}:capture`,
+          amount: op.amount,
+          idempotencyKey: processorKeys.operation(op),
         }),
-      )
-      if (result.status === 'approved')
-        return this.apply(p, stillCapturing, (c) => changes.captured(this.deps.clock, c))
-      if (result.status === 'declined')
-        return this.apply(p, stillCapturing, (c) =>
-          changes.operationFailed(this.deps.clock, c, result.code, result.message),
-        )
-      return false
-    } catch (error) {
-      if (error instanceof ProcessorError) return false
-      throw error
-    }
+      ),
+    )
   }
 
-  private async release(p: Payment, status: 'canceled' | 'expired'): Promise<boolean> {
+  /** Void the authorization: the merchant's cancel, an expiry or a compensation. */
+  private async cancel(p: Payment, op: Operation): Promise<boolean> {
     const routed = this.processorOf(p)
     if (!routed || !p.processorRef) return false
     const ref = p.processorRef
-    const stillAuthorized = (c: Payment) =>
-      c.status === 'authorized' &&
-      (status === 'expired' ? c.pendingOperation === null : c.pendingOperation === 'cancel')
+    return this.settleOperation(p, op, () =>
+      this.call(routed, () =>
+        routed.adapter.void({
+          reference: p.id,
+          processorRef: ref,
+          idempotencyKey: processorKeys.operation(op),
+        }),
+      ),
+    )
+  }
+
+  /**
+   * Apply what the processor said about an operation. Approved moves the payment (captured,
+   * canceled or expired); declined fails the operation with the processor's reason; unknown or a
+   * transport failure leaves it pending for the next attempt or the reconciler, under the same key.
+   */
+  private async settleOperation(
+    p: Payment,
+    op: Operation,
+    send: () => Promise<OperationResult>,
+  ): Promise<boolean> {
+    let result: OperationResult
     try {
-      const result = await this.call(routed, () =>
-        routed.adapter.void({ reference: p.id, processorRef: ref, idempotencyKey: `${p.id}:void` }),
-      )
-      if (result.status === 'approved')
-        return this.apply(p, stillAuthorized, (c) => changes.released(this.deps.clock, c, status))
-      if (result.status === 'declined' && status === 'canceled') {
-        return this.apply(p, stillAuthorized, (c) =>
-          changes.operationFailed(this.deps.clock, c, result.code, result.message),
-        )
-      }
-      return false
+      result = await send()
     } catch (error) {
       if (error instanceof ProcessorError) return false
       throw error
     }
-  }
-
-  /** Expire an authorization nobody captured in time: void it at the processor, release the hold. */
-  expire(p: Payment): Promise<boolean> {
-    return this.release(p, 'expired')
+    if (result.status === 'unknown') return false
+    return this.change(p.id, (c) => {
+      const open = pendingOperation(c, op.id)
+      if (!open || c.payment.status !== 'authorized') return undefined
+      if (result.status === 'declined')
+        return changes.operationFailed(this.deps.clock, c, open, result.code, result.message)
+      return open.kind === 'capture'
+        ? changes.captured(this.deps.clock, c, open)
+        : changes.released(this.deps.clock, c, open)
+    })
   }
 
   private async refund(p: Payment, r: Refund): Promise<boolean> {
     const routed = this.processorOf(p)
     if (!routed || !p.processorRef) return false
     const ref = p.processorRef
+    let result: OperationResult
     try {
-      const result = await this.call(routed, () =>
+      result = await this.call(routed, () =>
         routed.adapter.refund({
           reference: r.id,
           processorRef: ref,
           amount: r.amount,
-          idempotencyKey: `${r.id}:refund`,
+          idempotencyKey: processorKeys.refund(r),
         }),
       )
-      if (result.status === 'unknown') return false
-      return this.change(p.id, (current, refunds) => {
-        const pending = refunds.find((x) => x.id === r.id && x.status === 'pending')
-        if (!pending) return undefined
-        return result.status === 'approved'
-          ? changes.refundSucceeded(this.deps.clock, current, pending, result.processorRef)
-          : changes.refundFailed(this.deps.clock, current, pending, result.message)
-      })
     } catch (error) {
       if (error instanceof ProcessorError) return false
       throw error
     }
+    if (result.status === 'unknown') return false
+    return this.change(p.id, (c) => {
+      const pending = pendingRefund(c, r.id)
+      if (!pending) return undefined
+      return result.status === 'approved'
+        ? changes.refundSucceeded(this.deps.clock, c, pending, result.processorRef)
+        : changes.refundFailed(this.deps.clock, c, pending, result.message)
+    })
   }
 
   /** No processor ever took it (all were down) and it is too old: fail it; nothing was charged. */
   async failUnsent(p: Payment, message: string): Promise<boolean> {
-    return this.apply(
-      p,
-      (c) => c.status === 'pending' && c.processor === null,
-      (c) => changes.failed(this.deps.clock, c, message),
+    return this.change(p.id, (c) =>
+      c.payment.status === 'pending' && c.payment.processor === null
+        ? changes.failed(this.deps.clock, c, message)
+        : undefined,
     )
   }
+
+  /**
+   * Ask for a cancel the system decided (an authorization nobody captured in time, a duplicate
+   * payment): an operation with an id derived from the payment and the decision, the same in
+   * every region that decides it, then processed like a merchant's cancel. False when the payment
+   * is not an authorization with nothing else in progress.
+   */
+  async requestCancel(p: Payment, reason: 'expired' | 'duplicate'): Promise<boolean> {
+    const id = await systemOperationId(p.id, reason === 'expired' ? 'expire' : 'compensate')
+    const requested = await this.change(p.id, (c) => {
+      if (c.payment.status !== 'authorized' || c.payment.pendingOperation !== null) return undefined
+      if (c.operations.some((o) => o.id === id)) return undefined
+      return changes.operationRequested(this.deps.clock, c, {
+        id,
+        paymentId: p.id,
+        merchantId: p.merchantId,
+        kind: 'cancel',
+        amount: 0,
+        currency: p.currency,
+        reason,
+        status: 'pending',
+        failureCode: null,
+        failureMessage: null,
+        originRegion: this.deps.region,
+        createdAtMs: Date.now(),
+      })
+    })
+    if (requested) await this.advance(p.id)
+    return requested
+  }
+
+  /** Ask for a refund the system decided (compensating a duplicate payment), then process it. */
+  async requestRefund(p: Payment, refund: Refund): Promise<boolean> {
+    const requested = await this.change(p.id, (c) =>
+      c.refunds.some((r) => r.id === refund.id)
+        ? undefined
+        : changes.refundRequested(this.deps.clock, c, refund),
+    )
+    if (requested) await this.advance(p.id)
+    return requested
+  }
+}
+
+function pendingOperation(s: PaymentState, id: string): Operation | undefined {
+  return s.operations.find((o) => o.id === id && o.status === 'pending')
+}
+
+function pendingRefund(s: PaymentState, id: string): Refund | undefined {
+  return s.refunds.find((r) => r.id === id && r.status === 'pending')
 }

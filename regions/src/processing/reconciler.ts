@@ -2,6 +2,7 @@ import { fnv1a32 } from '@meridian/core'
 import type pg from 'pg'
 import type { Logger } from '../log.ts'
 import { getPaymentById } from '../store/payments.ts'
+import { DuplicateCompensator } from './compensation.ts'
 import type { PaymentFlow } from './flow.ts'
 
 export interface ReconcilerOptions {
@@ -39,13 +40,16 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private leader: pg.PoolClient | undefined
+  private readonly duplicates: DuplicateCompensator
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly flow: PaymentFlow,
     private readonly options: ReconcilerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.duplicates = new DuplicateCompensator(pool, flow, options.region, log)
+  }
 
   start(): void {
     const tick = () => {
@@ -91,6 +95,8 @@ export class Reconciler {
          and updated_at < now() - ($1 || ' milliseconds')::interval
        union
        select payment_id from refunds where status = 'pending' and updated_at < now() - ($1 || ' milliseconds')::interval
+       union
+       select payment_id from payment_operations where status = 'pending' and updated_at < now() - ($1 || ' milliseconds')::interval
        limit $2`,
       [String(this.options.stuckAfterMs), limit, this.options.region],
     )
@@ -104,10 +110,11 @@ export class Reconciler {
       const p = await getPaymentById(this.pool, id)
       if (p)
         await this.flow
-          .expire(p)
+          .requestCancel(p, 'expired')
           .catch((error: unknown) => this.log.warn('expiry failed', { paymentId: id, error }))
     }
-    return stuck.rows.length + expiring.rows.length
+    const duplicates = await this.duplicates.runOnce()
+    return stuck.rows.length + expiring.rows.length + duplicates
   }
 
   private async reconcile(id: string): Promise<void> {

@@ -26,6 +26,15 @@ export function acquirerRest(baseUrl: string, timeoutMs?: number): ProcessorAdap
     ) {
       return { status: 'approved', processorRef: b.id }
     }
+    // The key was used before with other parameters (another region decided the same
+    // operation differently): this request was refused without acting. Final.
+    if (answer.status === 400 && b?.error?.type === 'idempotency_error') {
+      return {
+        status: 'declined',
+        code: 'idempotency_key_reused',
+        message: 'the processor already took another request under this operation',
+      }
+    }
     if (answer.status === 400 && b?.error?.type === 'invalid_request_error') {
       return {
         status: 'declined',

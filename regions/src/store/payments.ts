@@ -2,12 +2,14 @@ import type {
   EventEnvelope,
   IdempotencyRecord,
   MeridianError,
+  Operation,
   Payment,
   Plan,
   Refund,
 } from '@meridian/core'
 import type pg from 'pg'
 import { isTransactionConflict } from '../adapters/postgres.ts'
+import { getOperations, saveOperation } from './operations.ts'
 import {
   type PaymentRow,
   paymentColumns,
@@ -15,6 +17,7 @@ import {
   rowToPayment,
   rowToRefund,
 } from './rows.ts'
+import type { PaymentState } from './state.ts'
 
 export interface StoredResponse {
   readonly status: number
@@ -151,7 +154,10 @@ export async function getPayment(
   return rows[0] ? rowToPayment(rows[0]) : undefined
 }
 
-/** Newest first; `startingAfter` is the last id of the previous page. */
+/**
+ * Newest first (creation time, then id: ids derive from requests and do not sort by time);
+ * `startingAfter` is the last id of the previous page. An unknown cursor gives an empty page.
+ */
 export async function listPayments(
   pool: pg.Pool,
   merchantId: string,
@@ -160,8 +166,9 @@ export async function listPayments(
 ): Promise<{ payments: Payment[]; hasMore: boolean }> {
   const { rows } = await pool.query<PaymentRow>(
     `select ${paymentColumns} from payments
-     where merchant_id = $1 and ($2::text is null or id < $2)
-     order by id desc limit $3`,
+     where merchant_id = $1 and ($2::text is null or (created_at, id) <
+       (select created_at, id from payments where id = $2 and merchant_id = $1))
+     order by created_at desc, id desc limit $3`,
     [merchantId, startingAfter ?? null, limit + 1],
   )
   return { payments: rows.slice(0, limit).map(rowToPayment), hasMore: rows.length > limit }
@@ -195,7 +202,7 @@ export async function getRefunds(
   paymentId: string,
 ): Promise<Refund[]> {
   const { rows } = await db.query<PaymentRow>(
-    `select ${refundColumns} from refunds where payment_id = $1 order by id`,
+    `select ${refundColumns} from refunds where payment_id = $1 order by created_at, id`,
     [paymentId],
   )
   return rows.map(rowToRefund)
@@ -243,18 +250,14 @@ export async function getPaymentById(
   return rows[0] ? rowToPayment(rows[0]) : undefined
 }
 
-export async function updateRefund(client: pg.PoolClient, r: Refund, hlc: string): Promise<void> {
-  await client.query(
-    'update refunds set status = $2, failure_message = $3, processor_ref = $4, hlc = $5, updated_at = now() where id = $1',
-    [r.id, r.status, r.failureMessage, r.processorRef, hlc],
-  )
-}
-
-export async function insertRefund(client: pg.PoolClient, r: Refund, hlc: string): Promise<void> {
+/** A refund written as it is now: inserted, or its status moved on. */
+export async function saveRefund(client: pg.PoolClient, r: Refund, hlc: string): Promise<void> {
   await client.query(
     `insert into refunds (id, payment_id, merchant_id, amount, currency, status, reason, metadata,
-       failure_message, origin_region, hlc, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_timestamp($12 / 1000.0))`,
+       failure_message, processor_ref, origin_region, hlc, created_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, to_timestamp($13 / 1000.0))
+     on conflict (id) do update set status = excluded.status, failure_message = excluded.failure_message,
+       processor_ref = excluded.processor_ref, hlc = excluded.hlc, updated_at = now()`,
     [
       r.id,
       r.paymentId,
@@ -265,6 +268,7 @@ export async function insertRefund(client: pg.PoolClient, r: Refund, hlc: string
       r.reason,
       r.metadata,
       r.failureMessage,
+      r.processorRef,
       r.originRegion,
       hlc,
       r.createdAtMs,
@@ -331,6 +335,9 @@ export async function inTransaction<T>(
 export interface MutationEffect {
   readonly payment: Payment
   readonly refund?: Refund
+  readonly operation?: Operation
+  /** What the idempotency record points at: the refund or operation made, else the payment. */
+  readonly resourceId: string
   readonly events: readonly EventEnvelope[]
   readonly response: StoredResponse
 }
@@ -354,24 +361,30 @@ export async function mutatePayment(
     region: string
     idempotency: { key: string; fingerprint: string }
   },
-  decide: (p: Payment) => Plan<MutationEffect>,
+  decide: (state: PaymentState) => Plan<MutationEffect>,
 ): Promise<MutationOutcome> {
   return inTransaction(pool, async (client) => {
     const payment = await getPayment(client, request.merchantId, request.paymentId, true)
     if (!payment) return { kind: 'not_found' }
     const existing = await getIdempotencyRecord(client, request.merchantId, request.idempotency.key)
     if (existing) return { kind: 'existing', record: existing }
-    const plan = decide(payment)
+    const state = {
+      payment,
+      operations: await getOperations(client, payment.id),
+      refunds: await getRefunds(client, payment.id),
+    }
+    const plan = decide(state)
     if (!plan.ok) return { kind: 'rejected', error: plan.error }
     const effect = plan.value
     await savePayment(client, effect.payment)
-    if (effect.refund) await insertRefund(client, effect.refund, effect.payment.hlc)
+    if (effect.operation) await saveOperation(client, effect.operation, effect.payment.hlc)
+    if (effect.refund) await saveRefund(client, effect.refund, effect.payment.hlc)
     await insertOutbox(client, effect.events)
     await insertIdempotency(
       client,
       request.merchantId,
       { ...request.idempotency, ...effect.response },
-      effect.refund?.id ?? effect.payment.id,
+      effect.resourceId,
       request.region,
       effect.payment.hlc,
     )

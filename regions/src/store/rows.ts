@@ -3,6 +3,8 @@ import {
   invariant,
   isCurrencyCode,
   isPaymentStatus,
+  type Operation,
+  type OperationStatus,
   type Payment,
   type Refund,
   type RefundStatus,
@@ -87,6 +89,33 @@ export function rowToRefund(row: PaymentRow): Refund {
     metadata: (row.metadata ?? {}) as Record<string, string>,
     failureMessage: row.failure_message === null ? null : String(row.failure_message),
     processorRef: row.processor_ref === null ? null : String(row.processor_ref),
+    originRegion: String(row.origin_region),
+    createdAtMs: (row.created_at as Date).getTime(),
+  }
+}
+
+export const operationColumns = `id, payment_id, merchant_id, kind, amount, currency, reason, status,
+  failure_code, failure_message, origin_region, created_at`
+
+export function rowToOperation(row: PaymentRow): Operation {
+  const kind = String(row.kind)
+  invariant(kind === 'capture' || kind === 'cancel', `bad operation kind ${kind}`)
+  const status = String(row.status)
+  invariant(
+    status === 'pending' || status === 'succeeded' || status === 'failed',
+    `bad operation status ${status}`,
+  )
+  return {
+    id: String(row.id),
+    paymentId: String(row.payment_id),
+    merchantId: String(row.merchant_id),
+    kind,
+    amount: toMinor(row.amount),
+    currency: currencyOf(row.currency),
+    reason: row.reason === null ? null : String(row.reason),
+    status: status as OperationStatus,
+    failureCode: row.failure_code === null ? null : String(row.failure_code),
+    failureMessage: row.failure_message === null ? null : String(row.failure_message),
     originRegion: String(row.origin_region),
     createdAtMs: (row.created_at as Date).getTime(),
   }

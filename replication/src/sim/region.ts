@@ -8,10 +8,13 @@ import {
   type IdempotencyReplica,
   type JournalEntry,
   mergeIdempotency,
+  mergeOperation,
   mergePayment,
   mergeRefund,
+  type Operation,
   type PaymentReplica,
   type Refund,
+  settlePayment,
   statusRank,
 } from '@meridian/core'
 import { applyToDoc, docContent, loadConfig, type MerchantConfig } from '@meridian/regions'
@@ -23,6 +26,7 @@ export interface SimEvent {
   readonly merchantId: string
   readonly payment?: PaymentReplica['payment']
   readonly refund?: Refund
+  readonly operation?: Operation
   readonly entries?: readonly JournalEntry[]
   readonly idempotency?: IdempotencyReplica
   readonly changes?: readonly string[]
@@ -35,6 +39,7 @@ export interface SimEvent {
 export class SimRegion {
   readonly payments = new Map<string, PaymentReplica>()
   readonly refunds = new Map<string, Refund>()
+  readonly operations = new Map<string, Operation>()
   readonly entries = new Map<string, JournalEntry>()
   readonly idempotency = new Map<string, IdempotencyReplica>()
   readonly conflicts = new Set<string>()
@@ -61,6 +66,12 @@ export class SimRegion {
       const local = this.refunds.get(e.refund.id)
       this.refunds.set(e.refund.id, local ? mergeRefund(local, e.refund) : e.refund)
     }
+    if (e.operation) {
+      const local = this.operations.get(e.operation.id)
+      this.operations.set(e.operation.id, local ? mergeOperation(local, e.operation) : e.operation)
+    }
+    for (const id of new Set([e.payment?.id, e.refund?.paymentId, e.operation?.paymentId]))
+      if (id) this.settle(id)
     for (const entry of e.entries ?? [])
       if (!this.entries.has(entry.id)) this.entries.set(entry.id, entry)
     if (e.idempotency) this.mergeIdempotency(e.idempotency)
@@ -99,6 +110,20 @@ export class SimRegion {
     this.payments.set(merged.payment.id, merged)
     if (contradictions(merged.seen).length > 0)
       this.conflicts.add(`payment_status:${merged.payment.id}`)
+  }
+
+  /** As the applier's settleMerged: derived fields from the operations and refunds held here. */
+  settle(paymentId: string): void {
+    const replica = this.payments.get(paymentId)
+    if (!replica) return
+    const settled = settlePayment(
+      replica.payment,
+      [...this.operations.values()].filter((o) => o.paymentId === paymentId),
+      [...this.refunds.values()].filter((r) => r.paymentId === paymentId),
+    )
+    if (statusRank[settled.status] < statusRank[replica.payment.status])
+      this.regressions.push(`${paymentId}: ${replica.payment.status} → ${settled.status} (settled)`)
+    this.payments.set(paymentId, { ...replica, payment: settled })
   }
 
   mergeIdempotency(incoming: IdempotencyReplica): void {
@@ -142,6 +167,7 @@ export class SimRegion {
     const state = {
       payments: sorted(this.payments),
       refunds: sorted(this.refunds),
+      operations: sorted(this.operations),
       entries: [...this.entries.keys()].sort(),
       idempotency: sorted(this.idempotency),
       conflicts: [...this.conflicts].sort(),

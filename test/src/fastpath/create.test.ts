@@ -1,4 +1,4 @@
-import { edgePaymentIdHeader, newId, paymentObjectSchema } from '@meridian/core'
+import { isId, paymentIdFor, paymentObjectSchema, requestFingerprint } from '@meridian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
 import { startTestRegion, type TestRegion, tableCounts } from '../harness/region.ts'
@@ -172,40 +172,35 @@ describe('bad input gets a clear error and changes nothing', () => {
   })
 })
 
-describe('POST /v1/payments with the id the edge chose', () => {
-  it('creates the payment under that id, and refuses an id that is not a payment id', async () => {
-    const id = newId('payment')
-    const res = await region
-      .client()
-      .post('/v1/payments', valid, 'key-edge-id-1', { headers: { [edgePaymentIdHeader]: id } })
-    expect(res.status).toBe(202)
-    expect(paymentObjectSchema.parse(res.json).id).toBe(id)
-    const bad = await region.client().post('/v1/payments', valid, 'key-edge-id-2', {
-      headers: { [edgePaymentIdHeader]: 'pay_nope' },
-    })
-    expect(bad.status).toBe(400)
-    expect(bad.json).toMatchObject({ error: { code: 'payment_id_invalid' } })
-    const { rows } = await region.db.pool.query(
-      "select count(*)::int as n from idempotency_keys where key = 'key-edge-id-2'",
+describe('POST /v1/payments ids derive from the merchant, the key and the request', () => {
+  it('the same key and request make the same id; another key or another request another id', async () => {
+    const first = await region.client().post('/v1/payments', valid, 'key-derived-1')
+    const other = await region.client().post('/v1/payments', valid, 'key-derived-2')
+    expect([first.status, other.status]).toEqual([202, 202])
+    const id = paymentObjectSchema.parse(first.json).id
+    expect(id).toBe(await paymentIdFor('mer_acme', 'key-derived-1', await fingerprintOf(valid)))
+    expect(isId('payment', id)).toBe(true)
+    expect(other.json.id).not.toBe(id)
+    const changed = await paymentIdFor(
+      'mer_acme',
+      'key-derived-1',
+      await fingerprintOf({ ...valid, amount: valid.amount + 1 }),
     )
-    expect(rows[0].n).toBe(0)
+    expect(changed).not.toBe(id)
   })
 
-  it('a second region given the same id and key creates the same payment, not another', async () => {
-    // What the edge does when the first region committed but never answered: same id, same key.
-    const id = newId('payment')
+  it('a second region serving a retry of the same request creates the same payment, not another', async () => {
+    // A region committed but never answered; the retry lands elsewhere before replication.
     const other = await startTestRegion('create-twin', 'eu-west')
     try {
-      const first = await region
-        .client()
-        .post('/v1/payments', valid, 'key-twin', { headers: { [edgePaymentIdHeader]: id } })
-      const second = await other
-        .client()
-        .post('/v1/payments', valid, 'key-twin', { headers: { [edgePaymentIdHeader]: id } })
+      const first = await region.client().post('/v1/payments', valid, 'key-twin')
+      const second = await other.client().post('/v1/payments', valid, 'key-twin')
       expect([first.status, second.status]).toEqual([202, 202])
-      expect(paymentObjectSchema.parse(second.json).id).toBe(id)
+      expect(paymentObjectSchema.parse(second.json).id).toBe(first.json.id)
     } finally {
       await other.stop()
     }
   })
 })
+
+const fingerprintOf = (body: unknown) => requestFingerprint('POST', '/v1/payments', body)

@@ -1,4 +1,4 @@
-import { decodeEvent, edgePaymentIdHeader, newId } from '@meridian/core'
+import { decodeEvent } from '@meridian/core'
 import type { InMessage } from '@meridian/regions'
 import type { replicationStatus } from '@meridian/replication'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -189,8 +189,9 @@ describe('replication across three regions over real Kafka', () => {
   })
 
   it('one payment created in two regions (a failover race) is counted once, everywhere alike', async () => {
-    // Found by the region-down drill: the edge retried a create, with its payment id, in
-    // eu-west before us-east's original had replicated there, and the usage counters diverged.
+    // Found by the region-down drill: a create retried in eu-west before us-east's original had
+    // replicated there (ids derive from the request, so it is the same payment) made the usage
+    // counters diverge.
     const merchant = 'mer_twice'
     const usage = async (region: (typeof fleetRegions)[number]) => {
       const { rows } = await fleet.regions[region].db.pool.query<{ region: string; count: number }>(
@@ -199,19 +200,15 @@ describe('replication across three regions over real Kafka', () => {
       )
       return rows
     }
-    const id = newId('payment')
     const k = key('twice')
     const body = { amount: 2500, currency: 'usd', payment_method: 'pm_card_visa' }
-    const headers = { [edgePaymentIdHeader]: id }
+    let id = ''
     await fleet.replication['eu-west'].pauseLink('us-east')
     try {
-      const east = await fleet.regions['us-east']
-        .client(merchant)
-        .post('/v1/payments', body, k, { headers })
+      const east = await fleet.regions['us-east'].client(merchant).post('/v1/payments', body, k)
       expect(east.status).toBe(202)
-      const west = await fleet.regions['eu-west']
-        .client(merchant)
-        .post('/v1/payments', body, k, { headers })
+      id = east.json.id
+      const west = await fleet.regions['eu-west'].client(merchant).post('/v1/payments', body, k)
       expect(west.status).toBe(202)
       expect([east.json.id, west.json.id]).toEqual([id, id])
     } finally {
