@@ -90,10 +90,13 @@ export class DuplicateCompensator {
     const p = state.payment
     const decision = compensationFor(p, state.operations, state.refunds)
     if (decision.kind === 'done') {
+      const action = { canceled: 'cancel', refunded: 'refund', nothing_charged: 'none' }[
+        decision.outcome
+      ]
       await this.pool.query(
-        `update duplicate_payments set settled_at = now(), action = coalesce(action, 'none')
+        `update duplicate_payments set settled_at = now(), action = coalesce(action, $2)
           where payment_id = $1 and settled_at is null`,
-        [id],
+        [id, action],
       )
       return true
     }
