@@ -128,6 +128,45 @@ export async function deriveId(kind: IdKind, ...parts: readonly string[]): Promi
 }
 
 /**
+ * The id of the event that records one transition of one object (`payment.captured` of an
+ * operation, `refund.failed` of a refund, …). Two regions can make the same transition (both
+ * settle the same operation under the same processor key, or both fail an operation the merged
+ * state rules out); with the same event id, a merchant receiving the webhook from each dedupes
+ * it by id, as webhooks are meant to be. Synchronous (events are built inside transactions):
+ * 128 bits of cyrb128 over two distinct inputs, not for anything an attacker picks freely; the
+ * object ids it hashes are SHA-256-derived or minted here.
+ */
+export function eventIdFor(type: string, subjectId: string): string {
+  const text = `${type}\u0000${subjectId}`
+  let h1 = 1779033703
+  let h2 = 3144134277
+  let h3 = 1013904242
+  let h4 = 2773480762
+  for (let i = 0; i < text.length; i++) {
+    const k = text.charCodeAt(i)
+    h1 = h2 ^ Math.imul(h1 ^ k, 597399067)
+    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233)
+    h3 = h4 ^ Math.imul(h3 ^ k, 951274213)
+    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179)
+  }
+  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067)
+  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233)
+  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213)
+  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179)
+  const words = [(h1 ^ h2 ^ h3 ^ h4) >>> 0, (h2 ^ h1) >>> 0, (h3 ^ h1) >>> 0, (h4 ^ h1) >>> 0]
+  const bytes = new Uint8Array(16)
+  words.forEach((w, i) => {
+    bytes[4 * i] = w >>> 24
+    bytes[4 * i + 1] = (w >>> 16) & 0xff
+    bytes[4 * i + 2] = (w >>> 8) & 0xff
+    bytes[4 * i + 3] = w & 0xff
+  })
+  bytes[6] = 0x80 | ((bytes[6] ?? 0) & 0x0f)
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f)
+  return `${idPrefixes.event}_${encodeBase32(bytes)}`
+}
+
+/**
  * The id of the payment a create request makes: merchant, Idempotency-Key and the request's
  * fingerprint. A changed request under the same key is another payment (in one region it is a
  * 422; across a partition nobody can tell, so it is compensated after heal).

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { deriveId, isId, operationIdFor, paymentIdFor } from './ids.ts'
+import { deriveId, eventIdFor, isId, operationIdFor, paymentIdFor } from './ids.ts'
 import { mergePayment } from './merge.ts'
 import {
   mergeOperation,
@@ -101,6 +101,23 @@ describe('ids derived from requests', () => {
     expect(await operationIdFor('operation', 'mer_acme', 'k')).not.toBe(
       (await operationIdFor('refund', 'mer_acme', 'k')).replace('re_', 'op_'),
     )
+  })
+
+  it('give one event id per transition of one object, in every region', () => {
+    const id = eventIdFor('refund.failed', 're_1')
+    expect(id).toBe(eventIdFor('refund.failed', 're_1'))
+    expect(isId('event', id)).toBe(true)
+    const others = [
+      eventIdFor('refund.succeeded', 're_1'),
+      eventIdFor('refund.failed', 're_2'),
+      eventIdFor('refund.faile', 'd\u0000re_1'),
+    ]
+    for (const other of others) expect(other).not.toBe(id)
+    // No collisions over many subjects (ids are 128 bits).
+    const many = new Set(
+      Array.from({ length: 20_000 }, (_, i) => eventIdFor('payment.captured', `op_${i}`)),
+    )
+    expect(many.size).toBe(20_000)
   })
 
   it('give processor keys that name the operation, never the request', async () => {

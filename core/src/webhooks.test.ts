@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { signWebhook, verifyWebhookSignature, webhookToleranceSec } from './webhooks.ts'
+import { envelope } from './events.ts'
+import { newId } from './ids.ts'
+import { newPayment } from './payments.ts'
+import {
+  presentWebhookEvent,
+  signWebhook,
+  verifyWebhookSignature,
+  webhookToleranceSec,
+} from './webhooks.ts'
 
 describe('webhook signatures', () => {
   const now = 1_800_000_000
@@ -39,5 +47,54 @@ describe('webhook signatures', () => {
     const old = (await signWebhook('whsec_old', 'x', now)).split(',')[1]
     expect((await verifyWebhookSignature('whsec_new', `${fresh},${old}`, 'x', now)).ok).toBe(true)
     expect((await verifyWebhookSignature('whsec_old', `${fresh},${old}`, 'x', now)).ok).toBe(true)
+  })
+})
+
+describe('webhook event bodies', () => {
+  it('say which capture or cancel failed, its id and why', () => {
+    const payment = newPayment({
+      id: 'pay_1',
+      merchantId: 'mer_acme',
+      amount: 500,
+      currency: 'USD',
+      captureMethod: 'manual',
+      paymentMethod: 'pm_card_visa',
+      description: null,
+      metadata: {},
+      originRegion: 'eu-west',
+      hlc: { wallMs: 1_800_000_000_000, logical: 0, node: 'eu-west' },
+    })
+    const event = envelope({
+      id: newId('event'),
+      type: 'payment.operation_failed',
+      merchantId: 'mer_acme',
+      originRegion: 'eu-west',
+      hlc: { wallMs: 1_800_000_000_000, logical: 1, node: 'eu-west' },
+      payload: {
+        payment,
+        code: 'payment_captured',
+        operation: {
+          id: 'op_1',
+          paymentId: 'pay_1',
+          merchantId: 'mer_acme',
+          kind: 'cancel',
+          amount: 0,
+          currency: 'USD',
+          reason: null,
+          status: 'failed',
+          failureCode: 'payment_captured',
+          failureMessage: 'The payment could not be canceled: it is captured.',
+          originRegion: 'eu-west',
+          createdAtMs: 0,
+        },
+      },
+    })
+    expect(presentWebhookEvent(event, 1_800_000_000).data).toMatchObject({
+      object: { id: 'pay_1', object: 'payment' },
+      operation: 'cancel',
+      operation_id: 'op_1',
+      code: 'payment_captured',
+      failure_message: 'The payment could not be canceled: it is captured.',
+    })
   })
 })

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { EventEnvelope } from './events.ts'
+import type { Operation } from './operations.ts'
 import { type Payment, presentPayment, presentRefund, type Refund } from './payments.ts'
 import { constantTimeEqual, hmacSha256Hex } from './signing.ts'
 
@@ -59,7 +60,7 @@ export function presentWebhookEvent(
   const payload = event.payload as {
     payment?: Payment
     refund?: Refund
-    operation?: string
+    operation?: Operation
     code?: string
   }
   const object = payload.refund
@@ -75,7 +76,17 @@ export function presentWebhookEvent(
     region: event.origin_region,
     data: {
       object,
-      ...(payload.operation ? { operation: payload.operation, code: payload.code } : {}),
+      // The capture or cancel this event is about: which, its id, and why it failed.
+      ...(payload.operation
+        ? {
+            operation: payload.operation.kind,
+            operation_id: payload.operation.id,
+            ...(payload.code ? { code: payload.code } : {}),
+            ...(payload.operation.failureMessage
+              ? { failure_message: payload.operation.failureMessage }
+              : {}),
+          }
+        : {}),
     },
   }
 }

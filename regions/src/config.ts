@@ -42,6 +42,15 @@ export interface RegionConfig {
   readonly partitionMapFile?: string
   /** How often an idle outbox relay looks anyway (writers wake it); default in OutboxRelay. */
   readonly relayIdlePollMs?: number
+  /**
+   * The fleet-wide register of which processor authorizes a payment (adapters/pins.ts): Upstash
+   * REST, the edge's own global Redis. Needed by the roles that authorize (workers, reconciler).
+   */
+  readonly processorPins?: {
+    readonly url: string
+    readonly token: Secret
+    readonly prefix: string
+  }
 }
 
 export const roles = ['api', 'relay', 'workers', 'webhooks', 'reconciler'] as const
@@ -54,6 +63,7 @@ export const regionDefaults = {
   host: '127.0.0.1',
   // The edge limits merchants first; the region's own limit only protects the region.
   rate: { perSec: 5000, burst: 10_000 },
+  processorPinsPrefix: 'meridian:pins:',
 } as const
 
 const envSchema = z.object({
@@ -99,6 +109,9 @@ const envSchema = z.object({
   PARTITION_MAP_FILE: z.string().optional(),
   EVENTS_PARTITIONS: z.coerce.number().int().positive().default(regionDefaults.eventsPartitions),
   RELAY_IDLE_POLL_MS: z.coerce.number().int().positive().optional(),
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  PROCESSOR_PINS_PREFIX: z.string().default(regionDefaults.processorPinsPrefix),
 })
 
 /** Parse the environment; a bad or missing variable is one readable line, not a stack trace. */
@@ -113,6 +126,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
   if (unknown.length > 0)
     throw new Error(
       `region configuration: unknown role(s) ${unknown.join(', ')}; known: ${roles.join(', ')}`,
+    )
+  if ((e.UPSTASH_REDIS_REST_URL === undefined) !== (e.UPSTASH_REDIS_REST_TOKEN === undefined))
+    throw new Error(
+      'region configuration: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN together',
     )
   return {
     region: e.REGION,
@@ -145,5 +162,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
     blockedCards: e.BLOCKED_CARDS.split(',').filter((c) => c !== ''),
     ...(e.PARTITION_MAP_FILE ? { partitionMapFile: e.PARTITION_MAP_FILE } : {}),
     ...(e.RELAY_IDLE_POLL_MS ? { relayIdlePollMs: e.RELAY_IDLE_POLL_MS } : {}),
+    ...(e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
+      ? {
+          processorPins: {
+            url: e.UPSTASH_REDIS_REST_URL,
+            token: new Secret(e.UPSTASH_REDIS_REST_TOKEN),
+            prefix: e.PROCESSOR_PINS_PREFIX,
+          },
+        }
+      : {}),
   }
 }

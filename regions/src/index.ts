@@ -1,6 +1,7 @@
 export * from './adapters/kafka.ts'
 export * from './adapters/node-crypto.ts'
 export { exitWithParent } from './adapters/parent-watch.ts'
+export * from './adapters/pins.ts'
 export * from './adapters/postgres.ts'
 export * from './adapters/redis.ts'
 export * from './config.ts'

@@ -5,6 +5,7 @@ import { HybridClock, partitionFor } from '@meridian/core'
 import type pg from 'pg'
 import { type BusProducer, createKafkaBus, type KafkaBus } from './adapters/kafka.ts'
 import { useNodeCrypto } from './adapters/node-crypto.ts'
+import { type ProcessorPins, UpstashPins } from './adapters/pins.ts'
 import { createPool } from './adapters/postgres.ts'
 import { connectRedis, keyspace } from './adapters/redis.ts'
 import { createRegionApp } from './api/app.ts'
@@ -126,6 +127,7 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     pool,
     clock: shared.clock,
     processors: new ProcessorSet(config.processorUrls, { timeoutMs: config.processorTimeoutMs }),
+    pins: processorPins(config),
     log,
     outboxWritten,
   })
@@ -307,4 +309,19 @@ function closeServer(server: Server): Promise<void> {
     })
     server.closeIdleConnections()
   })
+}
+
+/**
+ * The roles that authorize need the fleet's processor register; the others never ask it, so a
+ * region without one (the API alone, a relay) starts without it.
+ */
+function processorPins(config: RegionConfig): ProcessorPins {
+  if (config.processorPins) return new UpstashPins(config.processorPins)
+  if (config.roles.workers || config.roles.reconciler)
+    throw new Error(
+      'region configuration: the workers and reconciler roles need the processor register: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
+    )
+  return {
+    agree: () => Promise.reject(new Error('this region process does not authorize payments')),
+  }
 }

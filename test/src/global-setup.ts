@@ -1,4 +1,4 @@
-import { describeProblems, findProblems, KafkaBroker } from '@meridian/local'
+import { describeProblems, findProblems, KafkaBroker, startUpstashStandIn } from '@meridian/local'
 import type { TestProject } from 'vitest/node'
 import { prepareTestDatabase } from './harness/pg.ts'
 
@@ -6,6 +6,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     kafkaBrokers: Record<string, string>
     kafkaBrokerLogs: Record<string, string>
+    /** The Upstash stand-in regions agree on processors through (the edge's global Redis). */
+    upstash: { url: string; token: string; run: string }
   }
 }
 
@@ -28,7 +30,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   log(`${brokers.length} Kafka brokers ready in ${Date.now() - started} ms`)
   project.provide('kafkaBrokers', Object.fromEntries(brokers.map((b) => [b.name, b.bootstrap])))
   project.provide('kafkaBrokerLogs', Object.fromEntries(brokers.map((b) => [b.name, b.logFile])))
+  const upstash = await startUpstashStandIn({ token: `test-${Date.now()}` })
+  project.provide('upstash', { url: upstash.url, token: upstash.token, run: String(Date.now()) })
   return async () => {
+    await upstash.close()
     await Promise.all(brokers.map((b) => b.destroy()))
   }
 }

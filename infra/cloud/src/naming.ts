@@ -10,6 +10,7 @@ export const names = {
   privateRouteTable: (r: Region, az: number) => `meridian-${r.id}-private-${az}`,
   replicatorRole: (r: Region) => `meridian-${r.id}-replication-task`,
   edgeSecret: (r: Region) => `meridian/${r.id}/edge-signing-secret`,
+  pinsToken: (r: Region) => `meridian/${r.id}/processor-pins-token`,
   /** PEER_KAFKA of the region's replicators: every other region's brokers, written by ReplicationStack. */
   peerKafkaParameter: (r: Region) => `/meridian/${r.id}/replication/peer-kafka`,
 }

@@ -36,6 +36,15 @@ export class RegionStack extends TerraformStack {
         true,
       ),
       processorUrls: variable('processor_urls', 'PROCESSOR_URLS: name=url,… in routing order'),
+      processorPinsUrl: variable(
+        'processor_pins_url',
+        "UPSTASH_REDIS_REST_URL: the fleet's global Redis (the edge's), where regions agree on a payment's processor",
+      ),
+      processorPinsToken: variable(
+        'processor_pins_token',
+        'UPSTASH_REDIS_REST_TOKEN for processor_pins_url (same value in every stack)',
+        true,
+      ),
     }
     this.network = new Network(this, 'network', region)
     this.data = new DataTier(this, 'data', region, this.network)

@@ -29,6 +29,12 @@ export interface RegionInputs {
   readonly edgeSecret: string
   /** PROCESSOR_URLS for the workers: name=url,… in routing order. */
   readonly processorUrls: string
+  /**
+   * The fleet's global Redis (Upstash REST, the edge's own), where the regions that authorize
+   * agree once on a payment's processor (regions/src/adapters/pins.ts).
+   */
+  readonly processorPinsUrl: string
+  readonly processorPinsToken: string
 }
 
 /** The process each service runs; replication is its own entry point. */
@@ -52,6 +58,7 @@ export class Services extends Construct {
   readonly services: Record<ServiceName, EcsService>
   readonly taskRoles: Record<ServiceName, IamRole>
   readonly edgeSecret: SecretsmanagerSecret
+  readonly pinsToken: SecretsmanagerSecret
 
   constructor(
     scope: Construct,
@@ -77,6 +84,16 @@ export class Services extends Construct {
     new SecretsmanagerSecretVersion(this, 'edge-secret-value', {
       secretId: this.edgeSecret.id,
       secretString: inputs.edgeSecret,
+    })
+    this.pinsToken = new SecretsmanagerSecret(this, 'pins-token', {
+      name: names.pinsToken(region),
+      description: 'UPSTASH_REDIS_REST_TOKEN: the register where regions agree on processors',
+      kmsKeyId: data.key.arn,
+      tags,
+    })
+    new SecretsmanagerSecretVersion(this, 'pins-token-value', {
+      secretId: this.pinsToken.id,
+      secretString: inputs.processorPinsToken,
     })
 
     ;[this.loadBalancer, this.targetGroup] = this.createLoadBalancer(region, network, inputs)
@@ -149,7 +166,7 @@ export class Services extends Construct {
     return [lb, tg]
   }
 
-  /** Pulls the image, writes logs, and reads exactly the region's three secrets at task start. */
+  /** Pulls the image, writes logs, and reads exactly the region's four secrets at task start. */
   private createExecutionRole(region: Region, data: DataTier): IamRole {
     const role = new IamRole(this, 'execution-role', {
       name: `${names.region(region)}-task-execution`,
@@ -167,6 +184,7 @@ export class Services extends Construct {
             data.postgres.masterUserSecret.get(0).secretArn,
             data.redisAuth.arn,
             this.edgeSecret.arn,
+            this.pinsToken.arn,
           ],
         },
         {
@@ -241,7 +259,11 @@ export class Services extends Construct {
       ...shared,
       ...(isReplication
         ? { REPLICATION_ROLES: spec.roles }
-        : { ROLES: spec.roles, PROCESSOR_URLS: inputs.processorUrls }),
+        : {
+            ROLES: spec.roles,
+            PROCESSOR_URLS: inputs.processorUrls,
+            UPSTASH_REDIS_REST_URL: inputs.processorPinsUrl,
+          }),
     }
     const secrets = [
       {
@@ -249,7 +271,12 @@ export class Services extends Construct {
         valueFrom: `${data.postgres.masterUserSecret.get(0).secretArn}:password::`,
       },
       { name: 'REDIS_PASSWORD', valueFrom: data.redisAuth.arn },
-      ...(isReplication ? [] : [{ name: 'EDGE_SECRET', valueFrom: this.edgeSecret.arn }]),
+      ...(isReplication
+        ? []
+        : [
+            { name: 'EDGE_SECRET', valueFrom: this.edgeSecret.arn },
+            { name: 'UPSTASH_REDIS_REST_TOKEN', valueFrom: this.pinsToken.arn },
+          ]),
       // Written by ReplicationStack: every other region's bootstrap brokers.
       ...(isReplication
         ? [

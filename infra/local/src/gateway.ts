@@ -99,6 +99,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(options.simulatorSeed === undefined ? {} : { seed: options.simulatorSeed }),
     })
     stops.push(() => simulators.process.stop())
+    // The edge's global Redis, which the regions also use to agree on processors: up first.
+    const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
+    stops.push(() => upstash.close())
     const services: RegionServices[] = []
     stops.push(async () => {
       await Promise.allSettled(services.map((s) => s.stop()))
@@ -107,6 +110,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       startRegionServices(region, {
         edgeSecret,
         processorUrls: simulators.urls,
+        processorPins: { url: upstash.url, token: upstash.token, prefix: topology.pinsPrefix },
         log,
         verbose,
         warnings,
@@ -131,8 +135,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         })),
       }
     })
-    const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
-    stops.push(() => upstash.close())
     const edge = await startEdge({
       ...(options.edgeRuntime ? { runtime: options.edgeRuntime } : {}),
       port: options.edgePort ?? localPorts.edge,

@@ -86,6 +86,8 @@ export async function startReplicationService(
 
 export interface ServiceOptions {
   readonly edgeSecret: string
+  /** Where regions agree on a payment's processor: the Upstash stand-in, as the edge's. */
+  readonly processorPins: { readonly url: string; readonly token: string; readonly prefix: string }
   /** Processor name → simulator URL. */
   readonly processorUrls: Readonly<Record<string, string>>
   readonly log: (line: string) => void
@@ -105,6 +107,10 @@ function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string,
     REDIS_PREFIX: region.redisPrefix,
     KAFKA_BROKERS: region.kafka.bootstrap,
     EDGE_SECRET: options.edgeSecret,
+    UPSTASH_REDIS_REST_URL: options.processorPins.url,
+    UPSTASH_REDIS_REST_TOKEN: options.processorPins.token,
+    // One register for the gateway's regions (pnpm start's and a drill's apart).
+    PROCESSOR_PINS_PREFIX: options.processorPins.prefix,
     PROCESSOR_URLS: Object.entries(options.processorUrls)
       .map(([name, url]) => `${name}=${url}`)
       .join(','),

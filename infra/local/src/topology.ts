@@ -25,6 +25,8 @@ export interface LocalRegion {
 
 export interface Topology {
   readonly regions: readonly LocalRegion[]
+  /** The fleet-wide key prefix (not one region's): where the regions agree on processors. */
+  readonly pinsPrefix: string
   readonly dataDir: string
   stop(): Promise<void>
 }
@@ -98,7 +100,12 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
         }
       }),
     )
-    return { regions, dataDir, stop }
+    // Payment ids derive from requests, so a new run's payments may carry an old run's ids.
+    const pinsPrefix = `${options.redisPrefix ?? 'meridian'}:pins:`
+    const redis = await connectRedis(redisUrl())
+    await deletePrefix(redis, pinsPrefix)
+    redis.disconnect()
+    return { regions, pinsPrefix, dataDir, stop }
   } catch (error) {
     await stop()
     throw error

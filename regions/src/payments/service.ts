@@ -172,10 +172,10 @@ export class PaymentService {
       hlc: payment.hlc,
     }
     const events = [
-      makeEvent(clock, 'payment.created', caller.merchantId, { payment, idempotency }),
+      makeEvent(clock, 'payment.created', caller.merchantId, { payment, idempotency }, id),
     ]
     if (!verdict.allow)
-      events.push(makeEvent(clock, 'payment.declined', caller.merchantId, { payment }))
+      events.push(makeEvent(clock, 'payment.declined', caller.merchantId, { payment }, id))
     return {
       payment,
       idempotency: { key: caller.idempotencyKey, fingerprint, status: 202, body },
@@ -240,10 +240,16 @@ export class PaymentService {
         createdAtMs: Date.now(),
       }
       const next = this.settled(s, { refunds: [...s.refunds, refund] })
-      const event = makeEvent(this.deps.clock, 'refund.created', p.merchantId, {
-        payment: next,
-        refund,
-      })
+      const event = makeEvent(
+        this.deps.clock,
+        'refund.created',
+        p.merchantId,
+        {
+          payment: next,
+          refund,
+        },
+        refund.id,
+      )
       return {
         ok: true,
         value: {
@@ -295,11 +301,17 @@ export class PaymentService {
     const next = this.settled(s, { operations: [...s.operations, op] })
     const type = op.kind === 'capture' ? 'payment.capture_requested' : 'payment.cancel_requested'
     const extra = op.kind === 'capture' ? { amount: op.amount } : { cancellation_reason: op.reason }
-    const event = makeEvent(this.deps.clock, type, next.merchantId, {
-      payment: next,
-      operation: op,
-      ...extra,
-    })
+    const event = makeEvent(
+      this.deps.clock,
+      type,
+      next.merchantId,
+      {
+        payment: next,
+        operation: op,
+        ...extra,
+      },
+      op.id,
+    )
     return {
       ok: true,
       value: {

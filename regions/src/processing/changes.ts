@@ -106,11 +106,13 @@ export function authorized(
     entries: [hold],
     ...(capture ? { operation: capture } : {}),
     events: [
-      makeEvent(clock, 'payment.authorized', p.merchantId, {
-        payment,
-        entries: [hold],
-        ...(capture ? { operation: capture } : {}),
-      }),
+      makeEvent(
+        clock,
+        'payment.authorized',
+        p.merchantId,
+        { payment, entries: [hold], ...(capture ? { operation: capture } : {}) },
+        p.id,
+      ),
     ],
   }
 }
@@ -125,7 +127,7 @@ export function declined(
   return {
     payment,
     entries: [],
-    events: [makeEvent(clock, 'payment.declined', payment.merchantId, { payment })],
+    events: [makeEvent(clock, 'payment.declined', payment.merchantId, { payment }, payment.id)],
   }
 }
 
@@ -134,7 +136,7 @@ export function failed(clock: HybridClock, s: PaymentState, message: string): Ch
   return {
     payment,
     entries: [],
-    events: [makeEvent(clock, 'payment.failed', payment.merchantId, { payment })],
+    events: [makeEvent(clock, 'payment.failed', payment.merchantId, { payment }, payment.id)],
   }
 }
 
@@ -147,7 +149,9 @@ export function captured(clock: HybridClock, s: PaymentState, op: Operation): Ch
     payment,
     operation,
     entries,
-    events: [makeEvent(clock, 'payment.captured', p.merchantId, { payment, operation, entries })],
+    events: [
+      makeEvent(clock, 'payment.captured', p.merchantId, { payment, operation, entries }, op.id),
+    ],
   }
 }
 
@@ -174,11 +178,13 @@ export function operationFailed(
     operation,
     entries: [],
     events: [
-      makeEvent(clock, 'payment.operation_failed', payment.merchantId, {
-        payment,
-        operation,
-        code,
-      }),
+      makeEvent(
+        clock,
+        'payment.operation_failed',
+        payment.merchantId,
+        { payment, operation, code },
+        op.id,
+      ),
     ],
   }
 }
@@ -195,7 +201,7 @@ export function released(clock: HybridClock, s: PaymentState, op: Operation): Ch
     payment,
     operation,
     entries,
-    events: [makeEvent(clock, type, p.merchantId, { payment, operation, entries })],
+    events: [makeEvent(clock, type, p.merchantId, { payment, operation, entries }, op.id)],
   }
 }
 
@@ -208,11 +214,17 @@ export function operationRequested(clock: HybridClock, s: PaymentState, op: Oper
     operation: op,
     entries: [],
     events: [
-      makeEvent(clock, type, payment.merchantId, {
-        payment,
-        operation: op,
-        ...(op.kind === 'cancel' ? { cancellation_reason: op.reason } : { amount: op.amount }),
-      }),
+      makeEvent(
+        clock,
+        type,
+        payment.merchantId,
+        {
+          payment,
+          operation: op,
+          ...(op.kind === 'cancel' ? { cancellation_reason: op.reason } : { amount: op.amount }),
+        },
+        op.id,
+      ),
     ],
   }
 }
@@ -224,7 +236,9 @@ export function refundRequested(clock: HybridClock, s: PaymentState, refund: Ref
     payment,
     refund,
     entries: [],
-    events: [makeEvent(clock, 'refund.created', payment.merchantId, { payment, refund })],
+    events: [
+      makeEvent(clock, 'refund.created', payment.merchantId, { payment, refund }, refund.id),
+    ],
   }
 }
 
@@ -247,8 +261,8 @@ export function refundSucceeded(
     refund,
     entries,
     events: [
-      makeEvent(clock, 'refund.succeeded', p.merchantId, { payment, refund, entries }),
-      makeEvent(clock, 'payment.refunded', p.merchantId, { payment }),
+      makeEvent(clock, 'refund.succeeded', p.merchantId, { payment, refund, entries }, r.id),
+      makeEvent(clock, 'payment.refunded', p.merchantId, { payment }, r.id),
     ],
   }
 }
@@ -265,6 +279,6 @@ export function refundFailed(
     payment,
     refund,
     entries: [],
-    events: [makeEvent(clock, 'refund.failed', payment.merchantId, { payment, refund })],
+    events: [makeEvent(clock, 'refund.failed', payment.merchantId, { payment, refund }, r.id)],
   }
 }

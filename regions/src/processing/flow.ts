@@ -1,5 +1,8 @@
 import {
+  fleet,
   type HybridClock,
+  homeRegion,
+  type MerchantId,
   nextStep,
   type Operation,
   type Payment,
@@ -9,6 +12,7 @@ import {
   systemOperationId,
 } from '@meridian/core'
 import type pg from 'pg'
+import { PinsUnavailableError, type ProcessorPins } from '../adapters/pins.ts'
 import type { Logger } from '../log.ts'
 import { type OperationResult, ProcessorError } from '../processors/adapter.ts'
 import type { ProcessorSet, RoutedProcessor } from '../processors/registry.ts'
@@ -22,6 +26,8 @@ export interface FlowDeps {
   readonly pool: pg.Pool
   readonly clock: HybridClock
   readonly processors: ProcessorSet
+  /** Where the fleet agrees which processor authorizes a payment (see authorize). */
+  readonly pins: ProcessorPins
   readonly log: Logger
   readonly retry?: RetryOptions
   /** Called after a change (and its outbox events) committed: wakes the outbox relay. */
@@ -147,41 +153,80 @@ export class PaymentFlow {
     return false
   }
 
+  /**
+   * Authorize a payment no processor holds yet. The merchant's home region sends to the route's
+   * first processor (the same in every region: routing hashes the payment id) without asking
+   * anyone. Anything else — a region that is not the home (its copy may also exist in the home),
+   * or the home moving on after that processor certainly refused — first agrees on a processor
+   * with the fleet (ProcessorPins, write-once) and then only ever sends there. So every region
+   * sends a payment's authorization to one processor, under one key: one authorization.
+   */
   private async authorize(p: Payment): Promise<boolean> {
     if (p.processor !== null) return this.authorizePinned(p)
+    const route = this.deps.processors.routeFor(p.id)
+    const [first] = route
+    if (!first) return false
     let pinned: string | null = null
     let attempt: number | undefined
-    for (const routed of this.deps.processors.routeFor(p.id)) {
-      if (routed.breaker.state === 'open') continue
-      attempt = await claimAttempt(this.deps.pool, p.id, routed.adapter.name, pinned, attempt)
+    if (this.isHome(p) && first.breaker.state !== 'open') {
+      attempt = await claimAttempt(this.deps.pool, p.id, first.adapter.name, null)
       if (attempt === undefined) return true
-      pinned = routed.adapter.name
-      const pinnedPayment = { ...p, processor: pinned }
+      pinned = first.adapter.name
       try {
-        const result = await this.call(routed, () =>
-          routed.adapter.authorize({
-            reference: p.id,
-            amount: p.amount,
-            currency: p.currency,
-            cardToken: p.paymentMethod.token,
-            idempotencyKey: processorKeys.authorize(p.id),
-          }),
-        )
-        return this.settleAuthorization(pinnedPayment, result)
+        const result = await this.call(first, () => first.adapter.authorize(this.authorization(p)))
+        return this.settleAuthorization({ ...p, processor: pinned }, result)
       } catch (error) {
         if (!(error instanceof ProcessorError)) throw error
         // It may have been charged: stay with this processor; the reconciler asks it later.
         if (error.maybeApplied) return false
-        this.deps.log.warn('processor did not take the authorization; routing to the next', {
+        this.deps.log.warn('processor did not take the authorization; agreeing on the next', {
           paymentId: p.id,
           processor: pinned,
           error: error.message,
         })
       }
     }
-    // Every processor refused before acting: unpin, so the next attempt may route anywhere.
-    if (pinned !== null) await pinProcessor(this.deps.pool, p.id, null, pinned, attempt)
-    return false
+    const choice =
+      route.find((r) => r.adapter.name !== pinned && r.breaker.state !== 'open') ?? first
+    let agreed: string
+    try {
+      agreed = await this.deps.pins.agree(p.id, choice.adapter.name)
+    } catch (error) {
+      if (!(error instanceof PinsUnavailableError)) throw error
+      this.deps.log.warn('cannot agree on a processor now; the payment waits', {
+        paymentId: p.id,
+        error: error.message,
+      })
+      if (pinned !== null) await pinProcessor(this.deps.pool, p.id, null, pinned, attempt)
+      return false
+    }
+    const routed = this.deps.processors.get(agreed)
+    if (!routed) return false
+    // From here on this payment goes to `agreed` only, from this region as from every other.
+    // Another region may have sent there already: the same key, so the processor acts once.
+    if ((await claimAttempt(this.deps.pool, p.id, agreed, pinned, attempt)) === undefined)
+      return true
+    try {
+      const result = await this.call(routed, () => routed.adapter.authorize(this.authorization(p)))
+      return this.settleAuthorization({ ...p, processor: agreed }, result)
+    } catch (error) {
+      if (error instanceof ProcessorError) return false
+      throw error
+    }
+  }
+
+  private isHome(p: Payment): boolean {
+    return homeRegion(fleet, p.merchantId as MerchantId) === this.deps.region
+  }
+
+  private authorization(p: Payment) {
+    return {
+      reference: p.id,
+      amount: p.amount,
+      currency: p.currency,
+      cardToken: p.paymentMethod.token,
+      idempotencyKey: processorKeys.authorize(p.id),
+    }
   }
 
   /** Pinned: an attempt may have reached this processor, so ask it before (re)sending there. */
@@ -202,15 +247,7 @@ export class PaymentFlow {
       if (known.status !== 'not_found') return false
       // Another actor may be moving the payment to another processor: send only under the pin.
       if ((await claimAttempt(this.deps.pool, p.id, routed.adapter.name)) === undefined) return true
-      const result = await this.call(routed, () =>
-        routed.adapter.authorize({
-          reference: p.id,
-          amount: p.amount,
-          currency: p.currency,
-          cardToken: p.paymentMethod.token,
-          idempotencyKey: processorKeys.authorize(p.id),
-        }),
-      )
+      const result = await this.call(routed, () => routed.adapter.authorize(this.authorization(p)))
       return this.settleAuthorization(p, result)
     } catch (error) {
       if (error instanceof ProcessorError) return false

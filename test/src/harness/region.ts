@@ -8,6 +8,7 @@ import {
   regionDefaults,
   startRegion,
 } from '@meridian/regions'
+import { inject } from 'vitest'
 import { RegionClient } from './client.ts'
 import { brokerFor, type RegionName, testBus } from './kafka.ts'
 import { uniqueName } from './names.ts'
@@ -71,6 +72,7 @@ export async function startTestRegion(
     rate: regionDefaults.rate,
     fraud: defaultFraudPolicy,
     blockedCards: [],
+    processorPins: testPins(label),
     ...overrides,
   }
   const running = await startRegion(config, quietLogger)
@@ -95,6 +97,19 @@ export async function startTestRegion(
       await redis.close()
       await db.close()
     },
+  }
+}
+
+/**
+ * The suite's Upstash stand-in: regions started under one label (a test fleet's three) share a
+ * register, other labels and earlier runs do not (payment ids derive from requests).
+ */
+export function testPins(label: string): NonNullable<RegionConfig['processorPins']> {
+  const upstash = inject('upstash')
+  return {
+    url: upstash.url,
+    token: new Secret(upstash.token),
+    prefix: `test:${upstash.run}:${label}:pins:`,
   }
 }
 

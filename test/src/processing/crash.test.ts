@@ -35,6 +35,9 @@ function workerProcess(): Promise<ServiceProcess> {
       KAFKA_BROKERS: brokerFor('us-east'),
       EVENTS_TOPIC: c.eventsTopic,
       EDGE_SECRET: region.secret,
+      UPSTASH_REDIS_REST_URL: c.processorPins?.url ?? '',
+      UPSTASH_REDIS_REST_TOKEN: c.processorPins?.token.reveal() ?? '',
+      PROCESSOR_PINS_PREFIX: c.processorPins?.prefix ?? '',
       ROLES: 'workers',
       PROCESSOR_URLS: Object.entries(c.processorUrls)
         .map(([k, v]) => `${k}=${v}`)

@@ -64,6 +64,18 @@ async function rowsIn(region: RegionName, sql: string, params: unknown[]) {
 
 /** After convergence: every region shows what the processors did, nothing is left pending. */
 async function expectSettledEverywhere(paymentId: string) {
+  // Operations still open after the heal are finished by the reconciler (seconds here).
+  await eventually(async () => {
+    for (const r of fleetRegions) {
+      const open = await rowsIn(
+        r,
+        `select id from refunds where payment_id = $1 and status = 'pending'
+         union all select id from payment_operations where payment_id = $1 and status = 'pending'`,
+        [paymentId],
+      )
+      expect(open, `${r}: operations not final`).toEqual([])
+    }
+  }, 30_000)
   await fleet.converged(60_000)
   const truth = processorSide(paymentId)
   for (const r of fleetRegions) {
