@@ -51,7 +51,7 @@ export async function applyEvents(
     if (p.idempotency) idempotency.push(p.idempotency)
     for (const entry of p.entries ?? []) entries.push({ entry, origin: event.origin_region })
   }
-  await mergePayments(client, [...payments.values()])
+  const merged = await mergePayments(client, [...payments.values()])
   const refunds: { refund: Refund; hlc: string }[] = []
   const operations: { operation: Operation; hlc: string }[] = []
   for (const event of events) {
@@ -63,8 +63,7 @@ export async function applyEvents(
   }
   await mergeRefunds(client, refunds)
   await mergeOperations(client, operations)
-  await settleMerged(client, [
-    ...payments.keys(),
+  await settleMerged(client, merged, [
     ...refunds.map((r) => r.refund.paymentId),
     ...operations.map((o) => o.operation.paymentId),
   ])

@@ -184,8 +184,9 @@ async function moveUsage(client: pg.PoolClient, from: Payment, to: Payment): Pro
 export async function mergePayments(
   client: pg.PoolClient,
   incoming: readonly PaymentReplica[],
-): Promise<void> {
-  if (incoming.length === 0) return
+): Promise<Map<string, Payment>> {
+  const held = new Map<string, Payment>()
+  if (incoming.length === 0) return held
   const { rows } = await client.query<Record<string, unknown>>(
     `select ${paymentColumns}, seen_statuses from payments where id = any($1) order by id for update`,
     [incoming.map((r) => r.payment.id)],
@@ -201,9 +202,11 @@ export async function mergePayments(
     const mine = local.get(replica.payment.id)
     if (!mine) {
       fresh.push(replica)
+      held.set(replica.payment.id, replica.payment)
       continue
     }
     const merged = mergePayment(mine, replica)
+    held.set(merged.payment.id, merged.payment)
     if (merged.payment !== mine.payment || merged.seen.length !== mine.seen.length) {
       await updatePayment(client, merged.payment, merged.seen)
     }
@@ -220,6 +223,7 @@ export async function mergePayments(
       })
   }
   await insertPayments(client, fresh)
+  return held
 }
 
 /** Refunds: a set keyed by id, each merged with its status lattice (core mergeRefund). */
@@ -270,30 +274,47 @@ export async function mergeOperations(
  * After a batch merged: each touched payment's derived fields (what is in progress, what was
  * refunded, captured or refunded status) from the operations and refunds this region now holds.
  * Version and clock stay the winning snapshot's: this is the same function of the same sets in
- * every region, not a new write.
+ * every region, not a new write. Most batches are creates, with nothing to settle: one query
+ * finds the payments that hold operations or refunds, or whose snapshot says they do.
  */
 export async function settleMerged(
   client: pg.PoolClient,
-  paymentIds: readonly string[],
+  merged: ReadonlyMap<string, Payment>,
+  alsoTouched: readonly string[],
 ): Promise<void> {
-  if (paymentIds.length === 0) return
-  const ids = [...new Set(paymentIds)].sort()
-  const [payments, operations, refunds] = await Promise.all([
-    client.query<Record<string, unknown>>(
-      `select ${paymentColumns} from payments where id = any($1)`,
-      [ids],
-    ),
-    client.query<Record<string, unknown>>(
+  const candidates = [...new Set([...merged.keys(), ...alsoTouched])].sort()
+  if (candidates.length === 0) return
+  const { rows: holding } = await client.query<{ payment_id: string }>(
+    `select payment_id from payment_operations where payment_id = any($1)
+     union select payment_id from refunds where payment_id = any($1)`,
+    [candidates],
+  )
+  const claimsSome = (p: Payment | undefined) =>
+    p !== undefined &&
+    (p.pendingOperation !== null || p.amountRefundPending > 0 || p.amountCaptureRequested > 0)
+  const ids = [
+    ...new Set([
+      ...holding.map((r) => r.payment_id),
+      ...candidates.filter((id) => claimsSome(merged.get(id))),
+    ]),
+  ].sort()
+  if (ids.length === 0) return
+  const payments = await client.query<Record<string, unknown>>(
+    `select ${paymentColumns} from payments where id = any($1) order by id`,
+    [ids],
+  )
+  const ops = (
+    await client.query<Record<string, unknown>>(
       `select ${operationColumns} from payment_operations where payment_id = any($1)`,
       [ids],
-    ),
-    client.query<Record<string, unknown>>(
+    )
+  ).rows.map(rowToOperation)
+  const refs = (
+    await client.query<Record<string, unknown>>(
       `select ${refundColumns} from refunds where payment_id = any($1)`,
       [ids],
-    ),
-  ])
-  const ops = operations.rows.map(rowToOperation)
-  const refs = refunds.rows.map(rowToRefund)
+    )
+  ).rows.map(rowToRefund)
   for (const row of payments.rows) {
     const p = rowToPayment(row)
     const settled = settlePayment(
