@@ -191,17 +191,25 @@ describe('two regions deciding on one payment during a partition', () => {
       {
         id: west.json.id,
         status: 'failed',
-        failure_message: expect.stringContaining('Cannot refund'),
+        // Failed by its region once the merged refunds left no room, or by the processor if a
+        // retry of the refused send reached it first: either way, final with a reason.
+        failure_message: expect.stringMatching(/Cannot refund|refund failed/),
       },
       { id: east.json.id, status: 'succeeded' },
     ])
-    // The merchant hears of it: a refund.failed event for a webhook.
-    const failed = await rowsIn(
-      'eu-west',
-      "select 1 from outbox where type = 'refund.failed' and envelope->'payload'->'refund'->>'id' = $1",
-      [west.json.id],
+    // The merchant hears of it: a refund.failed event for a webhook, one event id whichever
+    // region(s) wrote it.
+    const failed = await Promise.all(
+      fleetRegions.map((r) =>
+        rowsIn(
+          r,
+          "select event_id from outbox where type = 'refund.failed' and envelope->'payload'->'refund'->>'id' = $1",
+          [west.json.id],
+        ),
+      ),
     )
-    expect(failed).toHaveLength(1)
+    expect(failed.flat().length).toBeGreaterThanOrEqual(1)
+    expect(new Set(failed.flat().map((e) => e.event_id)).size).toBe(1)
   })
 
   it('two partial refunds that fit both succeed, and every region shows both', async () => {
@@ -255,12 +263,18 @@ describe('two regions deciding on one payment during a partition', () => {
       { kind: 'cancel', status: 'failed', failure_code: 'payment_captured' },
       { kind: 'capture', status: 'succeeded', failure_code: null },
     ])
-    const failed = await rowsIn(
-      'eu-west',
-      "select envelope->'payload'->>'operation' as op from outbox where type = 'payment.operation_failed' and envelope->'payload'->'payment'->>'id' = $1",
-      [id],
+    // Whichever region failed it (each may), the merchant gets one event id: dedupable.
+    const failed = await Promise.all(
+      fleetRegions.map((r) =>
+        rowsIn(
+          r,
+          "select event_id from outbox where type = 'payment.operation_failed' and envelope->'payload'->'payment'->>'id' = $1",
+          [id],
+        ),
+      ),
     )
-    expect(failed).toHaveLength(1)
+    expect(failed.flat().length).toBeGreaterThanOrEqual(1)
+    expect(new Set(failed.flat().map((e) => e.event_id)).size).toBe(1)
   })
 
   it('capture and cancel sent at once from two regions: the processor takes one, the other fails', async () => {
