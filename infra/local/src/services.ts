@@ -43,6 +43,11 @@ export interface RegionServices {
   kill(role: RegionRole): Promise<void>
   /** Start a role again with the environment it had. */
   start(role: RegionRole): Promise<void>
+  /**
+   * SIGSTOP (or SIGCONT) one role's process: alive, holding its connections, answering nothing,
+   * as a hung process is (a GC pause, a stalled disk); drills hang a region this way.
+   */
+  signal(role: RegionRole, signal: 'SIGSTOP' | 'SIGCONT'): void
   /** Stop every role (and any restarting). */
   stop(): Promise<void>
 }
@@ -168,6 +173,11 @@ export async function startRegionServices(
     async start(role) {
       if (running.has(role)) throw new Error(`${region.id} ${role} is already running`)
       await spawnRole(role)
+    },
+    signal(role, signal) {
+      const pid = running.get(role)?.current()?.pid
+      if (pid === undefined || pid < 0) throw new Error(`${region.id} ${role} is not running`)
+      process.kill(pid, signal)
     },
     stop,
   }

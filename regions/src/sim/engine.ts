@@ -46,6 +46,8 @@ export interface SimStats {
   authorizations: Map<string, number>
   captures: Map<string, number>
   refunds: Map<string, number>
+  /** Refunds that succeeded per refund reference (our refund id): more than one is a double refund. */
+  refundsByReference: Map<string, number>
   replays: number
   lostResponses: number
   timeouts: number
@@ -70,6 +72,7 @@ export class SimEngine {
       authorizations: new Map(),
       captures: new Map(),
       refunds: new Map(),
+      refundsByReference: new Map(),
       replays: 0,
       lostResponses: 0,
       timeouts: 0,
@@ -162,6 +165,7 @@ export class SimEngine {
     if (ok) {
       charge.amountRefunded += amount
       this.bump(this.stats.refunds, charge.reference)
+      this.bump(this.stats.refundsByReference, reference)
     }
     this.refunds.set(reference, refund)
     return { ok: true, value: refund }
@@ -170,6 +174,18 @@ export class SimEngine {
   lookup(reference: string): Charge | undefined {
     const id = this.byReference.get(reference)
     return id ? this.charges.get(id) : undefined
+  }
+
+  /** What the processor holds per charge: the truth a drill compares every region with. */
+  chargesJson() {
+    return [...this.charges.values()].map((c) => ({
+      id: c.id,
+      reference: c.reference,
+      state: c.state,
+      amount: c.amount,
+      amountCaptured: c.amountCaptured,
+      amountRefunded: c.amountRefunded,
+    }))
   }
 
   statsJson() {
@@ -181,6 +197,7 @@ export class SimEngine {
       authorizationsTotal: total(this.stats.authorizations),
       captures: obj(this.stats.captures),
       refunds: obj(this.stats.refunds),
+      refundsByReference: obj(this.stats.refundsByReference),
       replays: this.stats.replays,
       lostResponses: this.stats.lostResponses,
       timeouts: this.stats.timeouts,

@@ -102,6 +102,8 @@ export function startSimulator(
   const admin = (req: SimRequest): SimResponse => {
     if (req.method === 'GET' && req.path === '/_sim/stats')
       return { status: 200, body: engine.statsJson() }
+    if (req.method === 'GET' && req.path === '/_sim/charges')
+      return { status: 200, body: { charges: engine.chargesJson() } }
     if (req.method === 'GET' && req.path === '/_sim/faults') return { status: 200, body: faults }
     if (req.method === 'POST' && req.path === '/_sim/faults') {
       Object.assign(faults, req.body)

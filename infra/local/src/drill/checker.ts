@@ -1,7 +1,9 @@
+import { operationIdFor } from '@meridian/core'
 import { checkLedger } from '@meridian/regions'
 import { stateDigest, stateLines } from '@meridian/replication'
 import type pg from 'pg'
 import type { Acknowledged, Order } from './load.ts'
+import type { OpRecord } from './ops.ts'
 
 /** Every acknowledged payment ends in one of these (automatic capture); anything else is stuck. */
 export const settledStatuses = [
@@ -21,6 +23,8 @@ export interface CheckInput {
   readonly runId: string
   readonly orders: ReadonlyMap<string, Order>
   readonly acknowledged: readonly Acknowledged[]
+  /** Captures, cancels and refunds the drill sent (split-brain-ops), with their merchant. */
+  readonly operations?: { readonly merchantId: string; readonly records: readonly OpRecord[] }
 }
 
 export interface Counts {
@@ -29,6 +33,12 @@ export interface Counts {
   readonly unbalanced: number
   readonly diverged: number
   readonly stuck: number
+  /**
+   * A region showing amounts (captured, refunded) other than what the processors did for a
+   * payment, or a refund succeeded on one side and not on the other: a merchant shown money
+   * that did not move, or not shown money that did.
+   */
+  readonly mismatched: number
 }
 
 export interface CheckResult {
@@ -101,6 +111,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     unbalanced: [],
     diverged: [],
     stuck: [],
+    mismatched: [],
   }
   const note = (kind: keyof Counts, text: string) => {
     if (examples[kind].length < examplesMax) examples[kind].push(text)
@@ -163,6 +174,40 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       )
     }
 
+  // The processors' side: what they did, per payment and per operation.
+  const truth = await processorTruth(input.simulators)
+  for (const [id, n] of truth.capturesByPayment)
+    if (n > 1) {
+      duplicated++
+      note('duplicated', `${id}: captured ${n} times at the processors`)
+    }
+  for (const [ref, n] of truth.refundsByReference)
+    if (n > 1) {
+      duplicated++
+      note('duplicated', `refund ${ref}: executed ${n} times at the processors`)
+    }
+  let mismatched = 0
+  let unfinished = 0
+  for (const r of regions) {
+    const pool = input.pools[r] as pg.Pool
+    for (const m of await amountMismatches(pool, input.runId, truth)) {
+      mismatched++
+      note('mismatched', `${r}: ${m}`)
+    }
+    for (const u of await unfinishedOperations(pool, input.runId)) {
+      unfinished++
+      note('stuck', `${r}: ${u} not final after heal`)
+    }
+  }
+  stuck += unfinished
+  if (input.operations) {
+    const found = await operationOutcomes(input.pools, input.operations)
+    lost += found.lost.length
+    stuck += found.open.length
+    for (const x of found.lost) note('lost', x)
+    for (const x of found.open) note('stuck', x)
+  }
+
   let unbalanced = 0
   const digests: Record<string, string> = {}
   for (const r of regions) {
@@ -195,7 +240,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   }
 
   return {
-    counts: { lost, duplicated, unbalanced, diverged: diverged.length, stuck },
+    counts: { lost, duplicated, unbalanced, diverged: diverged.length, stuck, mismatched },
     examples,
     digests,
     acknowledged: input.acknowledged.length,
@@ -226,4 +271,153 @@ export async function stateDifferences(reference: pg.Pool, other: pg.Pool): Prom
     for (const line of theirs) if (!ours.has(line)) out.push(`${section} only here: ${line}`)
   }
   return out
+}
+
+/** What the processors did: per payment (reference) and per refund reference. */
+export interface ProcessorTruth {
+  readonly byPayment: ReadonlyMap<string, { captured: number; refunded: number }>
+  readonly capturesByPayment: ReadonlyMap<string, number>
+  readonly refundsByReference: ReadonlyMap<string, number>
+}
+
+export async function processorTruth(
+  simulators: Readonly<Record<string, string>>,
+): Promise<ProcessorTruth> {
+  const byPayment = new Map<string, { captured: number; refunded: number }>()
+  const capturesByPayment = new Map<string, number>()
+  const refundsByReference = new Map<string, number>()
+  for (const url of Object.values(simulators)) {
+    const charges = (await (await fetch(`${url}/_sim/charges`)).json()) as {
+      charges: { reference: string; amountCaptured: number; amountRefunded: number }[]
+    }
+    for (const c of charges.charges) {
+      const seen = byPayment.get(c.reference) ?? { captured: 0, refunded: 0 }
+      byPayment.set(c.reference, {
+        captured: seen.captured + c.amountCaptured,
+        refunded: seen.refunded + c.amountRefunded,
+      })
+    }
+    const stats = (await (await fetch(`${url}/_sim/stats`)).json()) as {
+      captures: Record<string, number>
+      refundsByReference?: Record<string, number>
+    }
+    for (const [id, n] of Object.entries(stats.captures))
+      capturesByPayment.set(id, (capturesByPayment.get(id) ?? 0) + n)
+    for (const [ref, n] of Object.entries(stats.refundsByReference ?? {}))
+      refundsByReference.set(ref, (refundsByReference.get(ref) ?? 0) + n)
+  }
+  return { byPayment, capturesByPayment, refundsByReference }
+}
+
+/** Payments of the run whose amounts in this region differ from what the processors did. */
+export async function amountMismatches(
+  pool: pg.Pool,
+  runId: string,
+  truth: ProcessorTruth,
+): Promise<string[]> {
+  const { rows } = await pool.query<{
+    id: string
+    status: string
+    captured: string
+    refunded: string
+    refunds_succeeded: string
+  }>(
+    `select p.id, p.status, p.amount_captured as captured, p.amount_refunded as refunded,
+       coalesce((select sum(amount) from refunds r where r.payment_id = p.id and r.status = 'succeeded'), 0) as refunds_succeeded
+     from payments p where p.metadata->>'drill_run' = $1`,
+    [runId],
+  )
+  const out: string[] = []
+  for (const p of rows) {
+    const did = truth.byPayment.get(p.id) ?? { captured: 0, refunded: 0 }
+    const shown = {
+      captured: Number(p.captured),
+      refunded: Number(p.refunded),
+      refunds: Number(p.refunds_succeeded),
+    }
+    if (
+      shown.captured !== did.captured ||
+      shown.refunded !== did.refunded ||
+      shown.refunds !== did.refunded
+    )
+      out.push(
+        `${p.id} (${p.status}) shows captured ${shown.captured}, refunded ${shown.refunded} (succeeded refunds ${shown.refunds}); the processors captured ${did.captured}, refunded ${did.refunded}`,
+      )
+  }
+  return out
+}
+
+async function hasOperationsTable(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ t: string | null }>(
+    "select to_regclass('payment_operations')::text as t",
+  )
+  return rows[0]?.t !== null && rows[0]?.t !== undefined
+}
+
+/** Refunds, captures and cancels of the run's payments not in a final state in this region. */
+export async function unfinishedOperations(pool: pg.Pool, runId: string): Promise<string[]> {
+  const ops = (await hasOperationsTable(pool))
+    ? `union all select o.id || ' (' || o.kind || ' of ' || o.payment_id || ')' from payment_operations o
+         join payments p on p.id = o.payment_id where o.status = 'pending' and p.metadata->>'drill_run' = $1`
+    : ''
+  const { rows } = await pool.query<{ what: string }>(
+    `select r.id || ' (refund of ' || r.payment_id || ')' as what from refunds r
+       join payments p on p.id = r.payment_id where r.status = 'pending' and p.metadata->>'drill_run' = $1
+     union all select p.id || ' (' || p.pending_operation || ' in progress)' from payments p
+       where p.pending_operation is not null and p.metadata->>'drill_run' = $1
+     ${ops}`,
+    [runId],
+  )
+  return rows.map((r) => r.what)
+}
+
+/**
+ * Every operation the gateway acknowledged has a recorded, final outcome in every region: a
+ * refund by its id; a capture or cancel by its operation (its id derives from the merchant and
+ * the key), or, where operations are not recorded (code before them), by the payment showing
+ * that operation's effect.
+ */
+export async function operationOutcomes(
+  pools: Readonly<Record<string, pg.Pool>>,
+  operations: NonNullable<CheckInput['operations']>,
+): Promise<{ lost: string[]; open: string[] }> {
+  const lost: string[] = []
+  const open: string[] = []
+  const acknowledged = operations.records.filter((o) => o.status >= 200 && o.status < 300)
+  for (const [region, pool] of Object.entries(pools)) {
+    const recorded = await hasOperationsTable(pool)
+    for (const op of acknowledged) {
+      const what = `${op.kind} ${op.key} of ${op.paymentId} (${op.phase}, acknowledged by ${op.region ?? '?'})`
+      if (op.kind === 'refund') {
+        const { rows } = await pool.query<{ status: string }>(
+          'select status from refunds where id = $1',
+          [op.refundId],
+        )
+        if (rows.length === 0) lost.push(`${region}: ${what}: refund ${op.refundId} missing`)
+        else if (rows[0]?.status === 'pending') open.push(`${region}: ${what}: still pending`)
+        continue
+      }
+      if (recorded) {
+        const id = await operationIdFor('operation', operations.merchantId, op.key)
+        const { rows } = await pool.query<{ status: string }>(
+          'select status from payment_operations where id = $1',
+          [id],
+        )
+        if (rows.length === 0) lost.push(`${region}: ${what}: operation ${id} missing`)
+        else if (rows[0]?.status === 'pending') open.push(`${region}: ${what}: still pending`)
+        continue
+      }
+      const { rows } = await pool.query<{ status: string; pending_operation: string | null }>(
+        'select status, pending_operation from payments where id = $1',
+        [op.paymentId],
+      )
+      const p = rows[0]
+      const effect = op.kind === 'capture' ? p?.status === 'captured' : p?.status === 'canceled'
+      if (!p || p.pending_operation !== null || !effect)
+        open.push(
+          `${region}: ${what}: no outcome recorded (payment ${p?.status ?? 'missing'}${p?.pending_operation ? `, ${p.pending_operation} in progress` : ''})`,
+        )
+    }
+  }
+  return { lost, open }
 }

@@ -8,18 +8,28 @@ import { type AddressInfo, createServer, type Server, Socket } from 'node:net'
 export interface LatencyProxy {
   readonly url: string
   setDelayMs(ms: number): void
+  /**
+   * Hold every byte the region sends back (requests still reach it): a region that committed
+   * but whose answers never arrive, as a hung process or a stalled return path looks to the edge.
+   * Released bytes go out in order when the hold ends.
+   */
+  holdResponses(on: boolean): void
   close(): Promise<void>
 }
 
 export async function startLatencyProxy(target: string): Promise<LatencyProxy> {
   const { hostname, port } = new URL(target)
   let delayMs = 0
+  let holding = false
+  let release: () => void = () => {}
+  let held = Promise.resolve()
   const sockets = new Set<Socket>()
-  const pipe = (from: Socket, to: Socket) => {
+  const pipe = (from: Socket, to: Socket, response: boolean) => {
     // Chained promises keep the order of chunks whatever the delay was when each arrived.
     let queue = Promise.resolve()
     from.on('data', (chunk) => {
       const wait = delayMs
+      const gate = response && holding ? held : undefined
       queue = queue.then(
         () =>
           new Promise<void>((resolve) => {
@@ -27,8 +37,9 @@ export async function startLatencyProxy(target: string): Promise<LatencyProxy> {
               if (!to.destroyed) to.write(chunk)
               resolve()
             }
-            if (wait > 0) setTimeout(send, wait)
-            else send()
+            const go = () => (wait > 0 ? setTimeout(send, wait) : send())
+            if (gate) void gate.then(go)
+            else go()
           }),
       )
     })
@@ -43,8 +54,8 @@ export async function startLatencyProxy(target: string): Promise<LatencyProxy> {
     client.on('close', () => sockets.delete(client))
     upstream.on('close', () => sockets.delete(upstream))
     // Writes before the connection is up are buffered by the socket, so pipe at once.
-    pipe(client, upstream)
-    pipe(upstream, client)
+    pipe(client, upstream, false)
+    pipe(upstream, client, true)
     upstream.connect(Number(port), hostname)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -53,6 +64,11 @@ export async function startLatencyProxy(target: string): Promise<LatencyProxy> {
     url: `http://127.0.0.1:${address.port}`,
     setDelayMs(ms) {
       delayMs = ms
+    },
+    holdResponses(on) {
+      if (on && !holding) held = new Promise<void>((resolve) => (release = resolve))
+      if (!on && holding) release()
+      holding = on
     },
     async close() {
       for (const s of sockets) s.destroy()

@@ -43,6 +43,8 @@ export interface LoadOptions {
   readonly seed: number
   /** Tag on every key and in every payment's metadata, to find this run's payments. */
   readonly runId: string
+  /** How long a merchant waits for an answer before retrying (clientRetry.timeoutMs). */
+  readonly clientTimeoutMs?: number
 }
 
 /** How a real merchant retries: same key, backoff with jitter, for a while, then gives up. */
@@ -161,7 +163,7 @@ export class LoadGenerator {
           payment_method: 'pm_card_visa',
           metadata: { drill_run: this.options.runId, drill_key: order.key },
         }),
-        signal: AbortSignal.timeout(clientRetry.timeoutMs),
+        signal: AbortSignal.timeout(this.options.clientTimeoutMs ?? clientRetry.timeoutMs),
       })
       status = response.status
       region = response.headers.get('meridian-region') ?? undefined

@@ -169,7 +169,7 @@ async function main(): Promise<number> {
       const paths = writeReport(values.out, result)
       const c = result.checker.counts
       log(
-        `${run.scenario}: ${result.verdict.pass ? 'PASS' : 'FAIL'} — RTO ${result.rtoMs ?? 'n/a'} ms, detection ${result.detection.ms ?? 'n/a'} ms, RPO ${result.rpo.unreplicatedAtFault} (${result.rpo.recovered ? 'recovered' : 'NOT recovered'}), convergence ${result.convergenceMs ?? 'n/a'} ms, lost ${c.lost} duplicated ${c.duplicated} unbalanced ${c.unbalanced} diverged ${c.diverged} stuck ${c.stuck}, services crashed ${result.crashes.length}`,
+        `${run.scenario}: ${result.verdict.pass ? 'PASS' : 'FAIL'} — RTO ${result.rtoMs ?? 'n/a'} ms, detection ${result.detection.ms ?? 'n/a'} ms, RPO ${result.rpo.unreplicatedAtFault} (${result.rpo.recovered ? 'recovered' : 'NOT recovered'}), convergence ${result.convergenceMs ?? 'n/a'} ms, lost ${c.lost} duplicated ${c.duplicated} unbalanced ${c.unbalanced} diverged ${c.diverged} stuck ${c.stuck} mismatched ${c.mismatched}, services crashed ${result.crashes.length}`,
       )
       for (const f of result.verdict.failures) log(`  ✗ ${f}`)
       if (!result.verdict.pass) {

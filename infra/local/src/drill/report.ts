@@ -33,6 +33,7 @@ export function reportMarkdown(r: DrillResult, chartFile: string): string {
     `| unbalanced | ${c.unbalanced} | ≤ ${r.limits.unbalancedMax} |`,
     `| diverged | ${c.diverged} | ≤ ${r.limits.divergedMax} |`,
     `| stuck | ${c.stuck} | ≤ ${r.limits.stuckMax} |`,
+    `| mismatched (amounts shown ≠ what the processors did) | ${c.mismatched} | ≤ ${r.limits.mismatchedMax} |`,
     `| services crashed | ${r.crashes.length === 0 ? 0 : r.crashes.map((x) => `${x.name} (${x.exit}, at ${x.atSec.toFixed(1)} s)`).join(', ')} | ≤ ${r.limits.crashesMax} |`,
     '',
     `Timeline (seconds from load start): fault ${r.timeline.faultAtSec.toFixed(1)}, heal ${r.timeline.healAtSec.toFixed(1)} (done ${r.timeline.healedAtSec.toFixed(1)}), load end ${r.timeline.loadEndSec.toFixed(1)}.`,

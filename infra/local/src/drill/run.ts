@@ -2,9 +2,21 @@ import { fleet, homeRegion, type MerchantId } from '@meridian/core'
 import { stateDigest } from '@meridian/replication'
 import type pg from 'pg'
 import { type Crash, serviceCrashes } from '../processes.ts'
-import { authorizationsByPayment, type CheckResult, check, settledStatuses } from './checker.ts'
+import {
+  authorizationsByPayment,
+  type CheckResult,
+  check,
+  settledStatuses,
+  unfinishedOperations,
+} from './checker.ts'
 import { type Acknowledged, LoadGenerator } from './load.ts'
-import { detectionFor, type ScenarioName, type ScenarioTarget, scenarios } from './scenarios.ts'
+import {
+  type DrillContext,
+  detectionFor,
+  type ScenarioName,
+  type ScenarioTarget,
+  scenarios,
+} from './scenarios.ts'
 import {
   buckets,
   type ErrorKind,
@@ -116,18 +128,22 @@ export async function runDrill(
     ratePerSec: options.ratePerSec,
     seed: options.seed,
     runId,
+    ...(scenario.clientTimeoutMs ? { clientTimeoutMs: scenario.clientTimeoutMs } : {}),
   })
+  const ctx: DrillContext = { runId }
   const loadStart = Date.now()
   load.start()
   log(
     `${options.scenario}: load ${options.ratePerSec}/s through ${topology.edgeUrl}; baseline ${options.warmupSec} s`,
   )
+  const prepared = scenario.prepare?.(topology, target, ctx)
   await sleep(options.warmupSec * 1000)
+  await prepared
 
   const exposed = scenario.exposed(target)
   const atRisk = await unreplicated(topology, load.acknowledged, exposed)
   const faultMs = Date.now()
-  await scenario.inject(topology, target)
+  await scenario.inject(topology, target, ctx)
   log(
     `${options.scenario}: FAULT — ${scenario.describe(target)} (${atRisk.ids.length} acknowledged payments not yet everywhere)`,
   )
@@ -135,7 +151,7 @@ export async function runDrill(
   const watch = watchSignal(topology, signal, faultMs)
   await sleep(options.holdSec * 1000)
   const healMs = Date.now()
-  await scenario.heal(topology, target)
+  await scenario.heal(topology, target, ctx)
   const healedMs = Date.now()
   log(
     `${options.scenario}: HEAL after ${((healMs - faultMs) / 1000).toFixed(1)} s of fault (healing took ${((healedMs - healMs) / 1000).toFixed(1)} s); recovery ${options.recoverySec} s`,
@@ -145,6 +161,18 @@ export async function runDrill(
   watch.stop()
   const loadEndMs = Date.now()
   await load.stop()
+  if (ctx.ops) {
+    await ctx.ops.settle()
+    const by = (phase: string) => {
+      const mine = ctx.ops?.records.filter((o) => o.phase === phase) ?? []
+      const acked = mine.filter((o) => o.status >= 200 && o.status < 300)
+      const regions = [...new Set(acked.map((o) => o.region))].join('/')
+      return `${acked.length}/${mine.length} acknowledged (${regions || 'none'})`
+    }
+    log(
+      `${options.scenario}: operations before the hang ${by('before')}, during it ${by('during')}`,
+    )
+  }
   log(
     `${options.scenario}: load stopped; ${load.acknowledged.length} payments acknowledged, waiting for convergence`,
   )
@@ -167,6 +195,9 @@ export async function runDrill(
     runId,
     orders: load.orders,
     acknowledged: load.acknowledged,
+    ...(ctx.ops && ctx.opsMerchant
+      ? { operations: { merchantId: ctx.opsMerchant, records: ctx.ops.records } }
+      : {}),
   })
 
   const attempts = load.attempts
@@ -446,7 +477,10 @@ async function waitForConvergence(
   const ids = acknowledged.map((a) => a.paymentId)
   while (Date.now() < deadline) {
     try {
-      if (await settledEverywhere(topology, runId, ids)) {
+      if (
+        (await settledEverywhere(topology, runId, ids)) &&
+        (await operationsFinalEverywhere(topology, runId))
+      ) {
         const digests = new Set<string>()
         for (const r of topology.regionIds)
           digests.add((await stateDigest(topology.pools[r] as pg.Pool)).digest)
@@ -458,4 +492,11 @@ async function waitForConvergence(
     await sleep(500)
   }
   return undefined
+}
+
+/** No refund, capture or cancel of the run's payments still pending in any region. */
+async function operationsFinalEverywhere(topology: DrillTopology, runId: string) {
+  for (const r of topology.regionIds)
+    if ((await unfinishedOperations(topology.pools[r] as pg.Pool, runId)).length > 0) return false
+  return true
 }

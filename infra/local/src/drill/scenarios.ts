@@ -1,7 +1,11 @@
+import { fleet } from '@meridian/core'
+import { SplitBrainOps } from './ops.ts'
 import type { DrillTopology } from './topology.ts'
 
 export const scenarioNames = [
   'region-down',
+  'region-hang',
+  'split-brain-ops',
   'kafka-down',
   'postgres-down',
   'partition',
@@ -32,6 +36,14 @@ export type DetectionSignal =
   /** Payments start going to the processors after the failing one. */
   | { readonly kind: 'processor-fallback'; readonly failing: string }
 
+/** What a scenario keeps between its steps, and hands to the checker. */
+export interface DrillContext {
+  readonly runId: string
+  /** split-brain-ops: the operations it sent, and to whom. */
+  ops?: SplitBrainOps
+  opsMerchant?: string
+}
+
 export interface Scenario {
   readonly name: ScenarioName
   /** What is done, in one line, for the report. */
@@ -39,8 +51,35 @@ export interface Scenario {
   /** Regions whose acknowledged payments are exposed while the fault lasts (RPO). */
   exposed(t: ScenarioTarget): readonly string[]
   detection(t: ScenarioTarget): DetectionSignal
-  inject(topology: DrillTopology, t: ScenarioTarget): Promise<void>
-  heal(topology: DrillTopology, t: ScenarioTarget): Promise<void>
+  /**
+   * How long the load's merchants wait for an answer before retrying (default: the load's own).
+   * A merchant that gives up sooner than the edge waits on a region retries with a new request.
+   */
+  readonly clientTimeoutMs?: number
+  /** Set-up during the baseline, before the fault (payments to operate on). */
+  prepare?(topology: DrillTopology, t: ScenarioTarget, ctx: DrillContext): Promise<void>
+  inject(topology: DrillTopology, t: ScenarioTarget, ctx: DrillContext): Promise<void>
+  heal(topology: DrillTopology, t: ScenarioTarget, ctx: DrillContext): Promise<void>
+}
+
+/** While a hung region's answers are held, requests still reach it and commit: this long. */
+export const hangCommitWindowMs = 600
+
+/** Every link that copies `region`'s events into another region, paused or resumed. */
+async function outboundLinks(topology: DrillTopology, region: string, up: boolean) {
+  await Promise.all(others(topology, region).map((dest) => topology.setLink(dest, region, up)))
+}
+
+/** The region's API hangs: answers held, then the process stopped (or both undone). */
+async function hangApi(topology: DrillTopology, region: string, hung: boolean) {
+  if (hung) {
+    topology.holdResponses(region, true)
+    await new Promise((r) => setTimeout(r, hangCommitWindowMs))
+    topology.hangRole(region, 'api', true)
+  } else {
+    topology.hangRole(region, 'api', false)
+    topology.holdResponses(region, false)
+  }
 }
 
 const others = (topology: DrillTopology, region: string) =>
@@ -63,6 +102,53 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
         topology.startRole(t.region, 'api'),
         topology.startRole(t.region, 'workers'),
       ])
+    },
+  },
+  'region-hang': {
+    name: 'region-hang',
+    describe: (t) =>
+      `${t.region}'s API hangs: its answers are held (requests still reach it and commit for ${hangCommitWindowMs} ms), then the process is SIGSTOPped; its outbound replication is paused; merchants time out after 1 s (before the edge's 1.5 s) and retry with the same key; heal: SIGCONT, answers and links released`,
+    exposed: (t) => [t.region],
+    detection: () => ({ kind: 'client' }),
+    clientTimeoutMs: 1_000,
+    inject: async (topology, t) => {
+      await outboundLinks(topology, t.region, false)
+      await hangApi(topology, t.region, true)
+    },
+    heal: async (topology, t) => {
+      await hangApi(topology, t.region, false)
+      await outboundLinks(topology, t.region, true)
+    },
+  },
+  'split-brain-ops': {
+    name: 'split-brain-ops',
+    describe: (t) =>
+      `captures, cancels and refunds of the same payments decided by two regions: ${t.region}'s outbound replication paused and its workers and reconciler SIGSTOPped, one operation per payment accepted by ${t.region}; then its API hangs (answers held, SIGSTOP) and a conflicting operation (new key) or a retry (same key) per payment goes through the edge to the next region; heal: SIGCONT, links released`,
+    exposed: (t) => [t.region],
+    detection: () => ({ kind: 'client' }),
+    prepare: async (topology, t, ctx) => {
+      const merchant = fleet.merchants.find((m) => m.home === t.region)?.merchantId
+      const key = merchant ? topology.keys[merchant] : undefined
+      if (!merchant || !key) throw new Error(`split-brain-ops: no merchant homed in ${t.region}`)
+      ctx.opsMerchant = merchant
+      ctx.ops = new SplitBrainOps(topology.edgeUrl, key, ctx.runId)
+      await ctx.ops.prepare(Object.values(topology.pools))
+    },
+    inject: async (topology, t, ctx) => {
+      const ops = ctx.ops
+      if (!ops) throw new Error('split-brain-ops: not prepared')
+      await outboundLinks(topology, t.region, false)
+      topology.hangRole(t.region, 'workers', true)
+      topology.hangRole(t.region, 'webhooks+reconciler', true)
+      await ops.before()
+      await hangApi(topology, t.region, true)
+      ops.startDuring()
+    },
+    heal: async (topology, t) => {
+      await hangApi(topology, t.region, false)
+      topology.hangRole(t.region, 'workers', false)
+      topology.hangRole(t.region, 'webhooks+reconciler', false)
+      await outboundLinks(topology, t.region, true)
     },
   },
   'kafka-down': {

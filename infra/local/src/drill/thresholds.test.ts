@@ -11,12 +11,13 @@ const limits: Limits = {
   unbalancedMax: 0,
   divergedMax: 0,
   stuckMax: 0,
+  mismatchedMax: 0,
   crashesMax: 0,
   rtoSecMax: 5,
   convergenceSecMax: 60,
   errorRateDuringFaultMax: 0.05,
 }
-const clean = { lost: 0, duplicated: 0, unbalanced: 0, diverged: 0, stuck: 0 }
+const clean = { lost: 0, duplicated: 0, unbalanced: 0, diverged: 0, stuck: 0, mismatched: 0 }
 
 describe('judge', () => {
   it('passes a run inside every limit', () => {
@@ -75,8 +76,9 @@ describe('loadLimits', () => {
         l.unbalancedMax,
         l.divergedMax,
         l.stuckMax,
+        l.mismatchedMax,
         l.crashesMax,
-      ]).toEqual([0, 0, 0, 0, 0, 0])
+      ]).toEqual([0, 0, 0, 0, 0, 0, 0])
     }
   })
 

@@ -10,6 +10,7 @@ const limitsSchema = z.strictObject({
   unbalancedMax: z.number().int().min(0),
   divergedMax: z.number().int().min(0),
   stuckMax: z.number().int().min(0),
+  mismatchedMax: z.number().int().min(0),
   /** Services that exited on their own during the drill (a dependency outage must not kill them). */
   crashesMax: z.number().int().min(0),
   rtoSecMax: z.number().min(0),
@@ -54,7 +55,14 @@ export interface Verdict {
 /** PASS only when every measured figure is within its limit; each miss is named. */
 export function judge(measured: Measured, limits: Limits): Verdict {
   const failures: string[] = []
-  for (const kind of ['lost', 'duplicated', 'unbalanced', 'diverged', 'stuck'] as const) {
+  for (const kind of [
+    'lost',
+    'duplicated',
+    'unbalanced',
+    'diverged',
+    'stuck',
+    'mismatched',
+  ] as const) {
     const max = limits[`${kind}Max`]
     if (measured.counts[kind] > max) failures.push(`${kind} ${measured.counts[kind]} > ${max}`)
   }

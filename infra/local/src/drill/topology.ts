@@ -79,6 +79,18 @@ export class DrillTopology {
     return this.services(region).start(role)
   }
 
+  /** Hang (SIGSTOP) or resume (SIGCONT) one role's process of a region. */
+  hangRole(region: string, role: RegionRole, hung: boolean): void {
+    this.services(region).signal(role, hung ? 'SIGSTOP' : 'SIGCONT')
+  }
+
+  /** Hold (or release) everything the region answers the edge; see LatencyProxy.holdResponses. */
+  holdResponses(region: string, on: boolean): void {
+    const proxy = this.proxies.get(region)
+    if (!proxy) throw new Error(`no latency proxy in front of ${region}`)
+    proxy.holdResponses(on)
+  }
+
   broker(region: string): KafkaBroker {
     return this.services(region).region.kafka
   }

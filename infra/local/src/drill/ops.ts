@@ -1,0 +1,206 @@
+import type pg from 'pg'
+
+/**
+ * Captures, cancels and refunds of the same payments decided by two regions: the merchant side of
+ * the `split-brain-ops` drill. It prepares payments (half for manual capture, half captured at
+ * once), then sends one operation per payment to the home region while its replication lags,
+ * and, once the home hangs, a conflicting operation (new key) or a retry of the first (same key)
+ * through the edge, which fails over to the next region: two regions each decide on what they
+ * know. Every answer is kept for the checker.
+ */
+export type OpKind = 'capture' | 'cancel' | 'refund'
+
+export interface OpRecord {
+  readonly kind: OpKind
+  readonly key: string
+  readonly paymentId: string
+  readonly body: Readonly<Record<string, unknown>>
+  readonly phase: 'before' | 'during'
+  /** The final HTTP status after the merchant's retries (0: never answered). */
+  status: number
+  region?: string
+  /** For a refund: the refund's id. */
+  refundId?: string
+}
+
+export interface OpsPayment {
+  readonly id: string
+  readonly manual: boolean
+  readonly amount: number
+}
+
+type Step = { readonly kind: OpKind; readonly body: Record<string, unknown> }
+type Pair = { readonly before: Step; readonly during: Step | 'retry' }
+
+const amount = 10_000
+const capture = (part?: number): Step => ({
+  kind: 'capture',
+  body: part === undefined ? {} : { amount: part },
+})
+const cancel: Step = { kind: 'cancel', body: {} }
+const refund = (part?: number): Step => ({
+  kind: 'refund',
+  body: part === undefined ? {} : { amount: part },
+})
+
+/** What each manual (authorized) and each automatic (captured) payment goes through. */
+const manualPairs: readonly Pair[] = [
+  { before: capture(), during: cancel },
+  { before: cancel, during: capture() },
+  { before: capture(6_000), during: capture() },
+  { before: cancel, during: cancel },
+  { before: capture(), during: capture(4_000) },
+  { before: capture(), during: 'retry' },
+]
+const capturedPairs: readonly Pair[] = [
+  { before: refund(), during: refund() },
+  { before: refund(6_000), during: refund(6_000) },
+  { before: refund(3_000), during: refund(3_000) },
+  { before: refund(3_000), during: refund() },
+  { before: refund(), during: 'retry' },
+  { before: refund(5_000), during: refund(5_000) },
+]
+
+/** How a merchant retries an operation: same key, backoff, for a while. */
+const retry = { timeoutMs: 10_000, backoffMsMin: 200, backoffMsMax: 2_000, giveUpAfterMs: 60_000 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export class SplitBrainOps {
+  readonly payments: OpsPayment[] = []
+  readonly records: OpRecord[] = []
+  private readonly inFlight: Promise<unknown>[] = []
+  private n = 0
+
+  constructor(
+    private readonly edgeUrl: string,
+    private readonly apiKey: string,
+    private readonly runId: string,
+  ) {}
+
+  /** Payments to work on, authorized (manual) or captured, present in every region. */
+  async prepare(pools: readonly pg.Pool[]): Promise<void> {
+    const create = async (manual: boolean) => {
+      const key = `${this.runId}-ops-pay-${this.n++}`
+      const res = await this.call('/v1/payments', key, {
+        amount,
+        currency: 'usd',
+        payment_method: 'pm_card_visa',
+        capture_method: manual ? 'manual' : 'automatic',
+        metadata: { drill_run: this.runId, drill_key: key },
+      })
+      if (res.status !== 202 || typeof res.body.id !== 'string')
+        throw new Error(`split-brain-ops: could not create a payment (${res.status})`)
+      this.payments.push({ id: res.body.id, manual, amount })
+    }
+    await Promise.all([
+      ...manualPairs.map(() => create(true)),
+      ...capturedPairs.map(() => create(false)),
+    ])
+    const want = (p: OpsPayment) => (p.manual ? 'authorized' : 'captured')
+    for (let waited = 0; ; waited += 250) {
+      let ready = 0
+      for (const pool of pools) {
+        const { rows } = await pool.query<{ id: string; status: string }>(
+          'select id, status from payments where id = any($1)',
+          [this.payments.map((p) => p.id)],
+        )
+        ready += rows.filter(
+          (r) => r.status === want(this.payments.find((p) => p.id === r.id) as OpsPayment),
+        ).length
+      }
+      if (ready === this.payments.length * pools.length) return
+      if (waited > 60_000) throw new Error('split-brain-ops: payments did not settle everywhere')
+      await sleep(250)
+    }
+  }
+
+  /** The first operation on every payment, sent to (and answered by) the home region. */
+  async before(): Promise<void> {
+    await Promise.all(this.pairs().map(([p, pair]) => this.send(p, pair.before, 'before')))
+  }
+
+  /** The conflicting operations (or retries), started now and answered by whoever answers. */
+  startDuring(): void {
+    for (const [p, pair] of this.pairs()) {
+      const first = this.records.find((r) => r.paymentId === p.id && r.phase === 'before')
+      const work =
+        pair.during === 'retry' && first
+          ? this.send(p, { kind: first.kind, body: first.body }, 'during', first.key)
+          : this.send(p, pair.during === 'retry' ? cancel : pair.during, 'during')
+      this.inFlight.push(work)
+    }
+  }
+
+  /** Every operation answered (or given up on). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.inFlight)
+  }
+
+  private pairs(): [OpsPayment, Pair][] {
+    const manual = this.payments.filter((p) => p.manual)
+    const captured = this.payments.filter((p) => !p.manual)
+    return [
+      ...manual.map((p, i) => [p, manualPairs[i] as Pair] as [OpsPayment, Pair]),
+      ...captured.map((p, i) => [p, capturedPairs[i] as Pair] as [OpsPayment, Pair]),
+    ]
+  }
+
+  private async send(
+    p: OpsPayment,
+    step: Step,
+    phase: OpRecord['phase'],
+    key = `${this.runId}-op-${this.n++}`,
+  ): Promise<void> {
+    const path = `/v1/payments/${p.id}/${step.kind === 'refund' ? 'refunds' : step.kind}`
+    const record: OpRecord = {
+      kind: step.kind,
+      key,
+      paymentId: p.id,
+      body: step.body,
+      phase,
+      status: 0,
+    }
+    const started = Date.now()
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.call(path, key, step.body).catch(() => ({
+        status: 0,
+        region: undefined,
+        body: {} as Record<string, unknown>,
+      }))
+      record.status = res.status
+      if (res.region) record.region = res.region
+      if (res.status >= 200 && res.status < 300) {
+        if (step.kind === 'refund' && typeof res.body.id === 'string') record.refundId = res.body.id
+        break
+      }
+      // A 409 is retried only while the same key is in flight; another 409 (the payment's
+      // state rules the operation out) is the answer.
+      const error = (res.body.error ?? {}) as { code?: unknown }
+      const inFlight = res.status === 409 && error.code === 'idempotency_key_in_use'
+      const again = res.status === 0 || inFlight || res.status === 429 || res.status >= 500
+      if (!again || Date.now() - started > retry.giveUpAfterMs) break
+      await sleep(Math.min(retry.backoffMsMax, retry.backoffMsMin * 2 ** attempt))
+    }
+    this.records.push(record)
+  }
+
+  private async call(path: string, key: string, body: Record<string, unknown>) {
+    const response = await fetch(`${this.edgeUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${this.apiKey}`,
+        'idempotency-key': key,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(retry.timeoutMs),
+    })
+    const json = (await response.json().catch(() => ({}))) as Record<string, unknown>
+    return {
+      status: response.status,
+      region: response.headers.get('meridian-region') ?? undefined,
+      body: json,
+    }
+  }
+}
