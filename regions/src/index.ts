@@ -19,9 +19,15 @@ export {
 } from './merchant-config.ts'
 export { createMetrics, type Metrics } from './metrics.ts'
 export { claimAttempt, pinProcessor } from './processing/apply.ts'
-export type { ProcessorAdapter } from './processors/adapter.ts'
+// The workers' state transitions (pure functions of a payment's state), the breaker and the
+// retry backoff: the money-path model (replication/src/sim/money) runs them as the workers do.
+export type { Change } from './processing/changes.ts'
+export * as changes from './processing/changes.ts'
+export type { LookupResult, OperationResult, ProcessorAdapter } from './processors/adapter.ts'
 export { ProcessorError } from './processors/adapter.ts'
+export { breakerDefaults, CircuitBreaker } from './processors/breaker.ts'
 export { ProcessorSet } from './processors/registry.ts'
+export { backoffMs, retryDefaults } from './processors/retry.ts'
 export * from './region.ts'
 export { type DuplicatePayment, listDuplicates } from './store/duplicates.ts'
 export { getOperations, saveOperation } from './store/operations.ts'

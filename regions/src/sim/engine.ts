@@ -55,6 +55,15 @@ export interface SimStats {
   rateLimited: number
 }
 
+/**
+ * Where an engine draws its randomness (charge and refund ids, random declines). By default the
+ * process's own (crypto for ids, Math.random for declines); a seeded run (the money-path model in
+ * replication/src/sim/money) passes one generator so the whole run replays from its seed.
+ */
+export interface SimEngineOptions {
+  readonly random?: () => number
+}
+
 export class SimEngine {
   readonly charges = new Map<string, Charge>()
   readonly byReference = new Map<string, string>()
@@ -64,7 +73,10 @@ export class SimEngine {
   /** Share of otherwise approvable authorizations declined at random (generic_decline). */
   declineRate = 0
 
-  constructor(private readonly idPrefix: string) {}
+  constructor(
+    private readonly idPrefix: string,
+    private readonly options: SimEngineOptions = {},
+  ) {}
 
   static emptyStats(): SimStats {
     return {
@@ -90,7 +102,11 @@ export class SimEngine {
   }
 
   private newId(): string {
-    return `${this.idPrefix}_${randomBytes(9).toString('hex')}`
+    const random = this.options.random
+    const bytes = random
+      ? Buffer.from(Array.from({ length: 9 }, () => Math.floor(random() * 256)))
+      : randomBytes(9)
+    return `${this.idPrefix}_${bytes.toString('hex')}`
   }
 
   /** Run `act` once per idempotency key; a reuse with other parameters is refused, as Stripe does. */
@@ -112,7 +128,8 @@ export class SimEngine {
 
   authorize(reference: string, amount: number, currency: string, token: string): Charge {
     const behavior = cardFor(token).testBehavior
-    const randomDecline = behavior === 'approve' && Math.random() < this.declineRate
+    const random = this.options.random ?? Math.random
+    const randomDecline = behavior === 'approve' && random() < this.declineRate
     const declineCode = randomDecline ? 'generic_decline' : (declineCodes[behavior] ?? null)
     const charge: Charge = {
       id: this.newId(),

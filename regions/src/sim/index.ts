@@ -1,5 +1,5 @@
 export { dialects, type SimName, simNames } from './dialects.ts'
-export type { SimStats } from './engine.ts'
+export { type Charge, SimEngine, type SimStats } from './engine.ts'
 export {
   defaultFaults,
   type RunningSimulator,

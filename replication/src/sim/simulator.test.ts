@@ -24,7 +24,8 @@ describe('replication simulator', () => {
     expect(runSimulation({ seed: 42, steps })).toEqual(runSimulation({ seed: 42, steps }))
   })
 
-  it('catches a wrong merge rule: last arrival wins', () => {
+  // ~3 s alone; beside the money-path model's seeds on a 2-core machine it passed the 5 s default.
+  it('catches a wrong merge rule: last arrival wins', { timeout: 60_000 }, () => {
     const lastArrivalWins = (_local: PaymentReplica, incoming: PaymentReplica) => incoming
     const reports = Array.from({ length: 20 }, (_, i) =>
       runSimulation({ seed: i + 1, steps, paymentMerge: lastArrivalWins }),
