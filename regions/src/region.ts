@@ -122,12 +122,13 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     })
   }
 
+  const register = processorPins(config)
   const flow = new PaymentFlow({
     region: config.region,
     pool,
     clock: shared.clock,
     processors: new ProcessorSet(config.processorUrls, { timeoutMs: config.processorTimeoutMs }),
-    pins: processorPins(config),
+    pins: register,
     log,
     outboxWritten,
   })
@@ -159,6 +160,7 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
       flow,
       { lockName, region: config.region, ...config.reconciler },
       log,
+      register,
     )
     reconciler.start()
     const started = reconciler

@@ -61,11 +61,14 @@ export async function applyEvents(
     if (event.type === 'merchant.config_changed' && p.changes)
       await applyConfigChanges(client, event.merchant_id, p.changes)
   }
-  await mergeRefunds(client, refunds)
-  await mergeOperations(client, operations)
+  const movedFrom = [
+    ...(await mergeRefunds(client, refunds)),
+    ...(await mergeOperations(client, operations)),
+  ]
   await settleMerged(client, merged, [
     ...refunds.map((r) => r.refund.paymentId),
     ...operations.map((o) => o.operation.paymentId),
+    ...movedFrom,
   ])
   for (const origin of new Set(entries.map((e) => e.origin))) {
     await mergeEntries(

@@ -180,6 +180,17 @@ async function moveUsage(client: pg.PoolClient, from: Payment, to: Payment): Pro
   )
 }
 
+/**
+ * While a payment is pending here, which processor it is pinned to is this region's own
+ * bookkeeping (its authorization may be in flight there); another region's snapshot never
+ * replaces it. Once authorized, the snapshot's processor is the one that holds the money.
+ */
+function keepLocalPin(mine: PaymentReplica, merged: PaymentReplica): PaymentReplica {
+  if (merged.payment.status !== 'pending' || merged.payment.processor === mine.payment.processor)
+    return merged
+  return { ...merged, payment: { ...merged.payment, processor: mine.payment.processor } }
+}
+
 /** Status lattice merge: the further snapshot wins; every status ever seen is kept. */
 export async function mergePayments(
   client: pg.PoolClient,
@@ -205,7 +216,7 @@ export async function mergePayments(
       held.set(replica.payment.id, replica.payment)
       continue
     }
-    const merged = mergePayment(mine, replica)
+    const merged = keepLocalPin(mine, mergePayment(mine, replica))
     held.set(merged.payment.id, merged.payment)
     if (merged.payment !== mine.payment || merged.seen.length !== mine.seen.length) {
       await updatePayment(client, merged.payment, merged.seen)
@@ -230,8 +241,9 @@ export async function mergePayments(
 export async function mergeRefunds(
   client: pg.PoolClient,
   incoming: readonly { readonly refund: Refund; readonly hlc: string }[],
-): Promise<void> {
-  if (incoming.length === 0) return
+): Promise<string[]> {
+  const moved: string[] = []
+  if (incoming.length === 0) return moved
   const { rows } = await client.query<Record<string, unknown>>(
     `select ${refundColumns} from refunds where id = any($1) order by id for update`,
     [incoming.map((r) => r.refund.id)],
@@ -241,9 +253,12 @@ export async function mergeRefunds(
     const local = held.get(refund.id)
     const merged = local ? mergeRefund(local, refund) : refund
     if (merged === local) continue
+    // Two versions of one refund (one key, two regions) may name different payments.
+    if (local && local.paymentId !== merged.paymentId) moved.push(local.paymentId)
     await saveRefund(client, merged, hlc)
     held.set(refund.id, merged)
   }
+  return moved
 }
 
 /**
@@ -254,8 +269,9 @@ export async function mergeRefunds(
 export async function mergeOperations(
   client: pg.PoolClient,
   incoming: readonly { readonly operation: Operation; readonly hlc: string }[],
-): Promise<void> {
-  if (incoming.length === 0) return
+): Promise<string[]> {
+  const moved: string[] = []
+  if (incoming.length === 0) return moved
   const { rows } = await client.query<Record<string, unknown>>(
     `select ${operationColumns} from payment_operations where id = any($1) order by id for update`,
     [incoming.map((o) => o.operation.id)],
@@ -265,9 +281,11 @@ export async function mergeOperations(
     const local = held.get(operation.id)
     const merged = local ? mergeOperation(local, operation) : operation
     if (merged === local) continue
+    if (local && local.paymentId !== merged.paymentId) moved.push(local.paymentId)
     await saveOperation(client, merged, hlc)
     held.set(operation.id, merged)
   }
+  return moved
 }
 
 /**

@@ -10,8 +10,12 @@ import type { Secret } from '@meridian/core'
  * and every region sends only there. ARCHITECTURE.md, "Exactly once", says why this is enough.
  */
 export interface ProcessorPins {
-  /** The processor agreed for this payment: `processor` if nobody agreed before, else theirs. */
-  agree(paymentId: string, processor: string): Promise<string>
+  /**
+   * The value agreed for `subject`: `value` if nobody agreed before, else theirs. Subjects are
+   * payment ids (their processor) and `kept:<merchant>/<key>` (which payment of several under
+   * one key is kept; compensation.ts): one write-once register for every such decision.
+   */
+  agree(subject: string, value: string): Promise<string>
 }
 
 /** The register could not be reached: nothing was agreed; send nothing, try again later. */
@@ -41,9 +45,9 @@ export interface UpstashPinsOptions {
 export class UpstashPins implements ProcessorPins {
   constructor(private readonly options: UpstashPinsOptions) {}
 
-  async agree(paymentId: string, processor: string): Promise<string> {
-    const key = `${this.options.prefix}${paymentId}`
-    const command = ['SET', key, processor, 'NX', 'GET', 'EX', String(pinTtlSec)]
+  async agree(subject: string, value: string): Promise<string> {
+    const key = `${this.options.prefix}${subject}`
+    const command = ['SET', key, value, 'NX', 'GET', 'EX', String(pinTtlSec)]
     let response: Response
     try {
       response = await fetch(this.options.url, {
@@ -64,6 +68,6 @@ export class UpstashPins implements ProcessorPins {
         `processor pins answered ${response.status}: ${String(body.error ?? '')}`,
       )
     // NX with GET: the old value when the key was set before (nothing written), else null.
-    return typeof body.result === 'string' ? body.result : processor
+    return typeof body.result === 'string' ? body.result : value
   }
 }

@@ -7,6 +7,7 @@ import {
   systemOperationId,
 } from '@meridian/core'
 import type pg from 'pg'
+import type { ProcessorPins } from '../adapters/pins.ts'
 import type { Logger } from '../log.ts'
 import { getPaymentState } from '../store/state.ts'
 import type { PaymentFlow } from './flow.ts'
@@ -24,21 +25,20 @@ export class DuplicateCompensator {
   constructor(
     private readonly pool: pg.Pool,
     private readonly flow: PaymentFlow,
+    private readonly register: ProcessorPins,
     private readonly region: string,
     private readonly log: Logger,
   ) {}
 
   /** One pass over the keys with more than one payment; returns the duplicates still open. */
   async runOnce(): Promise<number> {
-    // Keys holding two payments or more, unless every duplicate under them is already undone.
+    // Keys holding two payments or more. A key whose duplicates are all undone is looked at
+    // again: another payment under it may still arrive (from a region that was cut off).
     const { rows } = await this.pool.query<{ subject: string; detail: Conflict }>(
       `select c.subject, c.detail from replication_conflicts c
         where c.kind = 'idempotency'
           and (select count(*) from jsonb_array_elements_text(c.detail->'resources') r
-                where r like 'pay\\_%') >= 2
-          and c.subject not in (
-            select merchant_id || '/' || idempotency_key from duplicate_payments
-             group by 1 having bool_and(settled_at is not null))`,
+                where r like 'pay\\_%') >= 2`,
     )
     let open = 0
     for (const { subject, detail } of rows) {
@@ -61,23 +61,30 @@ export class DuplicateCompensator {
       `select id, (extract(epoch from created_at) * 1000)::bigint as created_ms from payments where id = any($1)`,
       [ids],
     )
-    // Wait until every payment under the key has arrived here: the kept one must be the same
-    // everywhere, and it is only once all are known.
     if (rows.length < ids.length) return 1
-    const kept = keptPayment(
+    // Which one is kept is agreed once, fleet-wide: a region deciding from what it holds now
+    // could choose otherwise than a region that heard of another payment first, and then both
+    // payments would be undone. The first proposal stands; a later payment is simply undone.
+    const proposed = keptPayment(
       rows.map((r) => ({ id: r.id, createdAtMs: Number(r.created_ms) })),
       detail.winner,
     )
+    if (proposed === undefined) return 0
+    const kept = await this.register.agree(`kept:${subject}`, proposed)
+    // The agreed payment has not reached this region yet: nothing to decide here until it has.
+    if (!rows.some((r) => r.id === kept)) return 1
     const slash = subject.indexOf('/')
     const [merchantId, key] = [subject.slice(0, slash), subject.slice(slash + 1)]
     let open = 0
     for (const id of ids) {
-      if (id === kept || kept === undefined) continue
-      await this.pool.query(
+      if (id === kept) continue
+      const { rows: done } = await this.pool.query(
         `insert into duplicate_payments (payment_id, merchant_id, idempotency_key, kept_payment_id)
-         values ($1, $2, $3, $4) on conflict (payment_id) do nothing`,
+         values ($1, $2, $3, $4) on conflict (payment_id) do update set kept_payment_id = excluded.kept_payment_id
+         returning settled_at`,
         [id, merchantId, key, kept],
       )
+      if (done[0]?.settled_at) continue
       if (!(await this.compensate(id))) open++
     }
     return open

@@ -186,8 +186,13 @@ export class PaymentFlow {
         })
       }
     }
-    const choice =
-      route.find((r) => r.adapter.name !== pinned && r.breaker.state !== 'open') ?? first
+    // Only the home proposes another processor than the route's first (it alone sent there
+    // without asking, and knows those sends certainly did not act); any other region proposes
+    // the first, whatever its own breakers say, and waits for it if it is down.
+    const home = this.isHome(p)
+    const choice = home
+      ? (route.find((r) => r.adapter.name !== pinned && r.breaker.state !== 'open') ?? first)
+      : first
     let agreed: string
     try {
       agreed = await this.deps.pins.agree(p.id, choice.adapter.name)
@@ -310,14 +315,15 @@ export class PaymentFlow {
       throw error
     }
     if (result.status === 'unknown') return false
+    // The processor answered for the version of the operation this region sent (another
+    // region's version under the same id may have merged in meantime): record that one.
     return this.change(p.id, (c) => {
-      const open = pendingOperation(c, op.id)
-      if (!open || c.payment.status !== 'authorized') return undefined
+      if (!pendingOperation(c, op.id) || c.payment.status !== 'authorized') return undefined
       if (result.status === 'declined')
-        return changes.operationFailed(this.deps.clock, c, open, result.code, result.message)
-      return open.kind === 'capture'
-        ? changes.captured(this.deps.clock, c, open)
-        : changes.released(this.deps.clock, c, open)
+        return changes.operationFailed(this.deps.clock, c, op, result.code, result.message)
+      return op.kind === 'capture'
+        ? changes.captured(this.deps.clock, c, op)
+        : changes.released(this.deps.clock, c, op)
     })
   }
 
@@ -340,12 +346,12 @@ export class PaymentFlow {
       throw error
     }
     if (result.status === 'unknown') return false
+    // As for operations: the version sent is the one the processor answered for.
     return this.change(p.id, (c) => {
-      const pending = pendingRefund(c, r.id)
-      if (!pending) return undefined
+      if (!pendingRefund(c, r.id)) return undefined
       return result.status === 'approved'
-        ? changes.refundSucceeded(this.deps.clock, c, pending, result.processorRef)
-        : changes.refundFailed(this.deps.clock, c, pending, result.message)
+        ? changes.refundSucceeded(this.deps.clock, c, r, result.processorRef)
+        : changes.refundFailed(this.deps.clock, c, r, result.message)
     })
   }
 

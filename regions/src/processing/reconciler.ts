@@ -1,5 +1,6 @@
 import { fnv1a32 } from '@meridian/core'
 import type pg from 'pg'
+import type { ProcessorPins } from '../adapters/pins.ts'
 import type { Logger } from '../log.ts'
 import { getPaymentById } from '../store/payments.ts'
 import { DuplicateCompensator } from './compensation.ts'
@@ -47,8 +48,9 @@ export class Reconciler {
     private readonly flow: PaymentFlow,
     private readonly options: ReconcilerOptions,
     private readonly log: Logger,
+    register: ProcessorPins,
   ) {
-    this.duplicates = new DuplicateCompensator(pool, flow, options.region, log)
+    this.duplicates = new DuplicateCompensator(pool, flow, register, options.region, log)
   }
 
   start(): void {

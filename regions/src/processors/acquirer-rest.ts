@@ -26,13 +26,13 @@ export function acquirerRest(baseUrl: string, timeoutMs?: number): ProcessorAdap
     ) {
       return { status: 'approved', processorRef: b.id }
     }
-    // The key was used before with other parameters (another region decided the same
-    // operation differently): this request was refused without acting. Final.
+    // The key was used before with other parameters: another region sent its own version of
+    // the same operation, and the processor acted on that one (or refused it). Not this
+    // request's outcome: unknown here, the outcome of the version sent arrives by replication.
     if (answer.status === 400 && b?.error?.type === 'idempotency_error') {
       return {
-        status: 'declined',
-        code: 'idempotency_key_reused',
-        message: 'the processor already took another request under this operation',
+        status: 'unknown',
+        reason: 'idempotency_key_reused: the processor acted on another version of this operation',
       }
     }
     if (answer.status === 400 && b?.error?.type === 'invalid_request_error') {

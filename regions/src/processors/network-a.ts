@@ -8,8 +8,6 @@ const declines: Record<string, string> = {
   '59': 'suspected_fraud',
   '41': 'lost_card',
   '12': 'invalid_transaction',
-  // Duplicate transmission: the key was used before with other fields; nothing was done.
-  '94': 'duplicate_transmission',
 }
 
 /** A card-network-style acquirer: JSON with ISO 8583 response codes, idempotency in the body. */

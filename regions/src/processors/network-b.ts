@@ -11,11 +11,18 @@ export function networkB(baseUrl: string, timeoutMs?: number): ProcessorAdapter 
     })
 
   const modification = (
-    answer: { status: number; body: { pspReference?: string; status?: string; message?: string } },
+    answer: {
+      status: number
+      body: { pspReference?: string; status?: string; message?: string; errorCode?: string }
+    },
     ref: string,
   ): OperationResult => {
     if (answer.status === 201 && answer.body?.status === 'received')
       return { status: 'approved', processorRef: String(answer.body.pspReference ?? ref) }
+    // 704: the key was used before with other parameters (another region's version of the
+    // operation); the processor's outcome for it is that version's, not this request's.
+    if (answer.status === 422 && answer.body?.errorCode === '704')
+      return { status: 'unknown', reason: 'request already processed with other parameters' }
     if (answer.status === 422)
       return {
         status: 'declined',

@@ -14,7 +14,10 @@ export async function getOperations(
   return rows.map(rowToOperation)
 }
 
-/** An operation written as it is now: inserted, or its status moved on (never backwards). */
+/**
+ * An operation written as it is now, whole: inserted, or replaced by the version that won (its
+ * status moved on, or the merge chose another region's version of the same id, amount and all).
+ */
 export async function saveOperation(
   client: pg.PoolClient,
   op: Operation,
@@ -24,8 +27,11 @@ export async function saveOperation(
     `insert into payment_operations (id, payment_id, merchant_id, kind, amount, currency, reason, status,
        failure_code, failure_message, origin_region, hlc, created_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, to_timestamp($13 / 1000.0))
-     on conflict (id) do update set status = excluded.status, failure_code = excluded.failure_code,
-       failure_message = excluded.failure_message, hlc = excluded.hlc, updated_at = now()`,
+     on conflict (id) do update set payment_id = excluded.payment_id, kind = excluded.kind,
+       amount = excluded.amount, reason = excluded.reason, status = excluded.status,
+       failure_code = excluded.failure_code, failure_message = excluded.failure_message,
+       origin_region = excluded.origin_region, hlc = excluded.hlc,
+       created_at = excluded.created_at, updated_at = now()`,
     [
       op.id,
       op.paymentId,

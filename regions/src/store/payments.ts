@@ -250,14 +250,17 @@ export async function getPaymentById(
   return rows[0] ? rowToPayment(rows[0]) : undefined
 }
 
-/** A refund written as it is now: inserted, or its status moved on. */
+/** A refund written as it is now, whole: inserted, or replaced by the version that won. */
 export async function saveRefund(client: pg.PoolClient, r: Refund, hlc: string): Promise<void> {
   await client.query(
     `insert into refunds (id, payment_id, merchant_id, amount, currency, status, reason, metadata,
        failure_message, processor_ref, origin_region, hlc, created_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, to_timestamp($13 / 1000.0))
-     on conflict (id) do update set status = excluded.status, failure_message = excluded.failure_message,
-       processor_ref = excluded.processor_ref, hlc = excluded.hlc, updated_at = now()`,
+     on conflict (id) do update set payment_id = excluded.payment_id, amount = excluded.amount,
+       reason = excluded.reason, metadata = excluded.metadata, status = excluded.status,
+       failure_message = excluded.failure_message, processor_ref = excluded.processor_ref,
+       origin_region = excluded.origin_region, hlc = excluded.hlc,
+       created_at = excluded.created_at, updated_at = now()`,
     [
       r.id,
       r.paymentId,

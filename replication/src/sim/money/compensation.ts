@@ -6,6 +6,7 @@ import {
   type Refund,
   systemOperationId,
 } from '@meridian/core'
+import type { ProcessorPins } from '@meridian/regions'
 import type { ModelFlow } from './flow.ts'
 import type { IdempotencyConflict, RegionStore } from './store.ts'
 import type { Telemetry } from './telemetry.ts'
@@ -20,6 +21,7 @@ export class ModelCompensator {
   constructor(
     private readonly store: RegionStore,
     private readonly flow: ModelFlow,
+    private readonly register: ProcessorPins,
     private readonly region: string,
     private readonly wallMs: () => number,
     private readonly t: Telemetry,
@@ -28,19 +30,10 @@ export class ModelCompensator {
 
   /** One pass; returns the duplicates still open. */
   async runOnce(): Promise<number> {
-    const all = new Map<string, boolean>()
-    for (const d of this.store.duplicates.values()) {
-      const subject = `${d.merchantId}/${d.key}`
-      all.set(subject, (all.get(subject) ?? true) && d.settled)
-    }
     const rows = [...this.store.conflicts.values()]
       .filter((c) => c.kind === 'idempotency')
       .map((c) => ({ subject: c.subject, detail: c.detail as IdempotencyConflict }))
-      .filter(
-        (c) =>
-          c.detail.resources.filter((r) => r.startsWith('pay_')).length >= 2 &&
-          all.get(c.subject) !== true,
-      )
+      .filter((c) => c.detail.resources.filter((r) => r.startsWith('pay_')).length >= 2)
       .sort((a, b) => (a.subject < b.subject ? -1 : 1))
     let open = 0
     for (const { subject, detail } of rows) {
@@ -60,15 +53,17 @@ export class ModelCompensator {
     const rows = ids
       .map((id) => this.store.payments.get(id)?.payment)
       .filter((p): p is Payment => p !== undefined)
-    // Wait until every payment under the key has arrived here: the kept one must be the same
-    // everywhere, and it is only once all are known.
     if (rows.length < ids.length) return 1
-    const kept = keptPayment(rows, detail.winner)
+    // Agreed once, fleet-wide (the register), as compensation.ts does.
+    const proposed = keptPayment(rows, detail.winner)
+    if (proposed === undefined) return 0
+    const kept = await this.register.agree(`kept:${subject}`, proposed)
+    if (!rows.some((r) => r.id === kept)) return 1
     const slash = subject.indexOf('/')
     const [merchantId, key] = [subject.slice(0, slash), subject.slice(slash + 1)]
     let open = 0
     for (const id of ids) {
-      if (id === kept || kept === undefined) continue
+      if (id === kept) continue
       if (!this.store.duplicates.has(id)) {
         this.store.duplicates.set(id, {
           paymentId: id,
@@ -84,6 +79,7 @@ export class ModelCompensator {
           () => `${this.region} compensator: ${id} is a duplicate under ${subject}, kept ${kept}`,
         )
       }
+      if (this.store.duplicates.get(id)?.settled) continue
       if (!(await this.compensate(id))) open++
     }
     return open

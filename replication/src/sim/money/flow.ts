@@ -1,5 +1,8 @@
 import {
+  fleet,
   type HybridClock,
+  homeRegion,
+  type MerchantId,
   nextStep,
   type Operation,
   type Payment,
@@ -17,6 +20,7 @@ import {
   type PaymentState,
   type ProcessorAdapter,
   ProcessorError,
+  type ProcessorPins,
   retryDefaults,
 } from '@meridian/regions'
 import type { Rng } from '../rng.ts'
@@ -40,6 +44,8 @@ export interface FlowDeps {
   readonly processors: ReadonlyMap<string, RoutedProcessor>
   /** ProcessorSet.routeFor's order (processor names) for a payment. */
   readonly routeFor: (paymentId: string) => readonly string[]
+  /** Where regions agree on a payment's processor (adapters/pins.ts). */
+  readonly pins: ProcessorPins
   readonly rng: Rng
   readonly t: Telemetry
   /** worker or reconciler: which process, in traces. */
@@ -193,36 +199,51 @@ export class ModelFlow {
     }
   }
 
+  /** flow.ts authorize: the home sends to the route's first processor; anything else agrees first. */
   private async authorize(p: Payment): Promise<boolean> {
     if (p.processor !== null) return this.authorizePinned(p)
+    const route = this.d.routeFor(p.id)
+    const firstName = route[0]
+    const first = firstName ? this.d.processors.get(firstName) : undefined
+    if (!firstName || !first) return false
     let pinned: string | null = null
     let attempt: number | undefined
-    for (const name of this.d.routeFor(p.id)) {
-      const routed = this.d.processors.get(name)
-      if (!routed || routed.breaker.state === 'open') continue
+    const home = homeRegion(fleet, p.merchantId as MerchantId) === this.d.region
+    if (home && first.breaker.state !== 'open') {
       await this.db()
-      attempt = this.d.store.claimAttempt(p.id, name, pinned, attempt)
+      attempt = this.d.store.claimAttempt(p.id, firstName, null)
       if (attempt === undefined) return true
-      if (pinned !== null) this.d.t.count('processorFailovers')
-      pinned = name
-      const pinnedPayment = { ...p, processor: pinned }
+      pinned = firstName
       try {
-        const result = await this.call(routed, () =>
-          routed.adapter.authorize(this.authorizeRequest(p)),
+        const result = await this.call(first, () =>
+          first.adapter.authorize(this.authorizeRequest(p)),
         )
-        return this.settleAuthorization(pinnedPayment, result)
+        return this.settleAuthorization({ ...p, processor: pinned }, result)
       } catch (error) {
         if (!(error instanceof ProcessorError)) throw error
-        // It may have been charged: stay with this processor; the reconciler asks it later.
         if (error.maybeApplied) return false
       }
     }
-    // Every processor refused before acting: unpin, so the next attempt may route anywhere.
-    if (pinned !== null) {
-      await this.db()
-      this.d.store.pinProcessor(p.id, null, pinned, attempt)
+    const choice = home
+      ? (route.find((n) => n !== pinned && this.d.processors.get(n)?.breaker.state !== 'open') ??
+        firstName)
+      : firstName
+    await this.db()
+    const agreed = await this.d.pins.agree(p.id, choice)
+    if (agreed !== firstName || pinned !== null) this.d.t.count('processorFailovers')
+    const routed = this.d.processors.get(agreed)
+    if (!routed) return false
+    await this.db()
+    if (this.d.store.claimAttempt(p.id, agreed, pinned, attempt) === undefined) return true
+    try {
+      const result = await this.call(routed, () =>
+        routed.adapter.authorize(this.authorizeRequest(p)),
+      )
+      return this.settleAuthorization({ ...p, processor: agreed }, result)
+    } catch (error) {
+      if (error instanceof ProcessorError) return false
+      throw error
     }
-    return false
   }
 
   /** Pinned: an attempt may have reached this processor, so ask it before (re)sending there. */
@@ -302,13 +323,12 @@ export class ModelFlow {
     }
     if (result.status === 'unknown') return false
     return this.change(p.id, (c) => {
-      const open = pendingOperation(c, op.id)
-      if (!open || c.payment.status !== 'authorized') return undefined
+      if (!pendingOperation(c, op.id) || c.payment.status !== 'authorized') return undefined
       if (result.status === 'declined')
-        return changes.operationFailed(this.d.clock, c, open, result.code, result.message)
-      return open.kind === 'capture'
-        ? changes.captured(this.d.clock, c, open)
-        : changes.released(this.d.clock, c, open)
+        return changes.operationFailed(this.d.clock, c, op, result.code, result.message)
+      return op.kind === 'capture'
+        ? changes.captured(this.d.clock, c, op)
+        : changes.released(this.d.clock, c, op)
     })
   }
 
@@ -332,11 +352,10 @@ export class ModelFlow {
     }
     if (result.status === 'unknown') return false
     return this.change(p.id, (c) => {
-      const pending = pendingRefund(c, r.id)
-      if (!pending) return undefined
+      if (!pendingRefund(c, r.id)) return undefined
       return result.status === 'approved'
-        ? changes.refundSucceeded(this.d.clock, c, pending, result.processorRef)
-        : changes.refundFailed(this.d.clock, c, pending, result.message)
+        ? changes.refundSucceeded(this.d.clock, c, r, result.processorRef)
+        : changes.refundFailed(this.d.clock, c, r, result.message)
     })
   }
 

@@ -87,6 +87,17 @@ export async function runMoneySimulation(options: MoneyOptions): Promise<MoneyRe
   }
   const ids = fleet.regions.map((r) => r.id)
   const regions = new Map<string, ModelRegion>()
+  // Upstash's SET NX GET: write-once, one answer for everyone (its own faults are not modelled).
+  const agreed = new Map<string, string>()
+  const register = {
+    agree: async (subject: string, value: string) => {
+      const held = agreed.get(subject)
+      if (held !== undefined) return held
+      agreed.set(subject, value)
+      t.count('registerAgreements')
+      return value
+    },
+  }
   const replication = new Replication(
     ids,
     scheduler,
@@ -106,6 +117,7 @@ export async function runMoneySimulation(options: MoneyOptions): Promise<MoneyRe
         skewMs: rng.int(61) - 30,
         processors,
         routeFor,
+        register,
         reconciler,
         ship: (e) => replication.ship(e),
         made: (m) => made.push(m),

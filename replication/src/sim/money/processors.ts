@@ -161,14 +161,17 @@ export class ModelProcessor {
     return approved(charge.id)
   }
 
-  /** The key was used before with other parameters: refused without acting, final. */
+  /**
+   * The key was used before with other parameters: refused without acting. As the adapters
+   * read it: not this request's outcome (the processor acted on another version), so unknown.
+   */
   private refused(): OperationResult {
     this.counts.refusals++
     this.t.trace(() => `${this.name}: refused a key reused with other parameters`)
-    return declined(
-      'idempotency_key_reused',
-      'the processor already took another request under this operation',
-    )
+    return {
+      status: 'unknown',
+      reason: 'idempotency_key_reused: the processor acted on another version of this operation',
+    }
   }
 
   private record(kind: MoneyActKind, key: string, paymentId: string, amount: number): void {

@@ -1,4 +1,5 @@
 import { HybridClock } from '@meridian/core'
+import type { ProcessorPins } from '@meridian/regions'
 import { breakerDefaults, CircuitBreaker } from '@meridian/regions'
 import type { Rng } from '../rng.ts'
 import { type Made, type Protocol, RegionApi } from './api.ts'
@@ -26,6 +27,8 @@ export interface RegionDeps {
   readonly skewMs: number
   readonly processors: readonly ModelProcessor[]
   readonly routeFor: (paymentId: string) => readonly string[]
+  /** The fleet's write-once register (regions/src/adapters/pins.ts), shared by every region. */
+  readonly register: ProcessorPins
   readonly reconciler: ReconcilerTimes
   /** Hand a published event to replication (every link out of this region). */
   readonly ship: (e: ModelEvent) => void
@@ -87,6 +90,7 @@ export class ModelRegion {
     this.compensator = new ModelCompensator(
       this.store,
       this.reconcilerFlow,
+      d.register,
       d.id,
       () => this.wallMs(),
       d.t,
@@ -117,6 +121,7 @@ export class ModelRegion {
       host: this.back,
       processors,
       routeFor: this.d.routeFor,
+      pins: this.d.register,
       rng: this.d.rng,
       t: this.d.t,
       name,

@@ -24,8 +24,8 @@ import type { Telemetry } from './telemetry.ts'
  * One region's database, in memory, with the semantics of its SQL (regions/src/store,
  * replication/src/merge-store.ts) where they matter to money: a local write checks the
  * payment's version and refuses a ledger entry id already present; an operation or refund row
- * written again keeps its first amount and takes only the new status (`on conflict (id) do update
- * set status = …`); the idempotency conflict row is overwritten by the latest disagreement; the
+ * written again is replaced whole by the version written (`on conflict (id) do update set
+ * payment_id, amount, …, status = excluded…`); the idempotency conflict row is overwritten by the latest disagreement; the
  * processor pin and attempt count are local columns outside the replicated snapshot. The merges
  * themselves are core's (mergePayment, mergeOperation, mergeRefund, mergeIdempotency,
  * settlePayment), applied batch by batch in the applier's order.
@@ -98,6 +98,8 @@ export class RegionStore {
   readonly offMachine: string[] = []
   /** Committed writes so far: quiescence is a stretch of time without any. */
   writes = 0
+  /** Payments a merged operation or refund moved away from (one key, two payments): settle them too. */
+  private readonly movedFrom: string[] = []
   private readonly byPayment = new Map<string, { ops: Set<string>; refunds: Set<string> }>()
   private eventSeq = 0
 
@@ -269,17 +271,17 @@ export class RegionStore {
     this.touched(row)
   }
 
-  /** saveOperation: inserted whole, or only its status (and failure) moved on. */
+  /** saveOperation: inserted, or replaced whole by the version written (amount and payment too). */
   private saveOperation(op: Operation): void {
     const row = this.operations.get(op.id)
     if (row) {
       this.objectMoved(op.id, row.value.status, op.status)
-      row.value = {
-        ...row.value,
-        status: op.status,
-        failureCode: op.failureCode,
-        failureMessage: op.failureMessage,
+      if (row.value.paymentId !== op.paymentId) {
+        this.index(row.value.paymentId).ops.delete(op.id)
+        this.index(op.paymentId).ops.add(op.id)
+        this.movedFrom.push(row.value.paymentId)
       }
+      row.value = op
       row.updatedAtMs = this.nowMs()
     } else {
       this.operations.set(op.id, { value: op, updatedAtMs: this.nowMs() })
@@ -288,17 +290,17 @@ export class RegionStore {
     this.writes++
   }
 
-  /** saveRefund: inserted whole, or only its status, failure and processor reference. */
+  /** saveRefund: inserted, or replaced whole by the version written (amount and payment too). */
   private saveRefund(r: Refund): void {
     const row = this.refunds.get(r.id)
     if (row) {
       this.objectMoved(r.id, row.value.status, r.status)
-      row.value = {
-        ...row.value,
-        status: r.status,
-        failureMessage: r.failureMessage,
-        processorRef: r.processorRef,
+      if (row.value.paymentId !== r.paymentId) {
+        this.index(row.value.paymentId).refunds.delete(r.id)
+        this.index(r.paymentId).refunds.add(r.id)
+        this.movedFrom.push(row.value.paymentId)
       }
+      row.value = r
       row.updatedAtMs = this.nowMs()
     } else {
       this.refunds.set(r.id, { value: r, updatedAtMs: this.nowMs() })
@@ -379,6 +381,7 @@ export class RegionStore {
       ...payments.keys(),
       ...refunds.map((r) => r.paymentId),
       ...operations.map((o) => o.paymentId),
+      ...this.movedFrom.splice(0),
     ])
     for (const { entry } of entries) {
       assertBalanced(entry)
@@ -403,7 +406,13 @@ export class RegionStore {
         this.writes++
         continue
       }
-      const merged = mergePayment({ payment: mine.payment, seen: mine.seen }, replica)
+      const mergedRaw = mergePayment({ payment: mine.payment, seen: mine.seen }, replica)
+      // merge-store.ts keepLocalPin: a pending payment's pin is this region's own bookkeeping.
+      const merged =
+        mergedRaw.payment.status === 'pending' &&
+        mergedRaw.payment.processor !== mine.payment.processor
+          ? { ...mergedRaw, payment: { ...mergedRaw.payment, processor: mine.payment.processor } }
+          : mergedRaw
       if (merged.payment !== mine.payment || merged.seen.length !== mine.seen.length) {
         // updatePayment: the identity columns must agree, or the update finds no row.
         if (
