@@ -32,6 +32,31 @@ describe.each(simNames)('processor adapter contract: %s', (name) => {
       idempotencyKey: `${id}:authorize`,
     })
 
+  it('reads a key reused with other parameters as unknown (another version acted), never a refusal', async () => {
+    const id = newId('payment')
+    const auth = await authorize('pm_card_visa', id)
+    if (auth.status !== 'approved') throw new Error('not authorized')
+    await adapter.capture({
+      reference: id,
+      processorRef: auth.processorRef,
+      amount: 1000,
+      idempotencyKey: `${id}:capture`,
+    })
+    const refundId = newId('refund')
+    const refund = (amount: number) =>
+      adapter.refund({
+        reference: refundId,
+        processorRef: auth.processorRef,
+        amount,
+        idempotencyKey: `${refundId}:refund`,
+      })
+    expect((await refund(600)).status).toBe('approved')
+    // Another region's version of the same refund: not its outcome, so not final here.
+    expect((await refund(900)).status).toBe('unknown')
+    // The same version again is the first answer, replayed.
+    expect((await refund(600)).status).toBe('approved')
+  })
+
   it('authorizes, captures and refunds, and lookups follow the state', async () => {
     const id = newId('payment')
     const auth = await authorize('pm_card_visa', id)
