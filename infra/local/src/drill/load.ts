@@ -43,8 +43,11 @@ export interface LoadOptions {
   readonly seed: number
   /** Tag on every key and in every payment's metadata, to find this run's payments. */
   readonly runId: string
-  /** How long a merchant waits for an answer before retrying (clientRetry.timeoutMs). */
-  readonly clientTimeoutMs?: number
+  /**
+   * Merchants that wait less for an answer than others before retrying (clientRetry.timeoutMs
+   * for everyone else): `region-hang`'s merchants homed in the hung region.
+   */
+  readonly impatient?: { readonly merchants: readonly string[]; readonly timeoutMs: number }
 }
 
 /** How a real merchant retries: same key, backoff with jitter, for a while, then gives up. */
@@ -163,7 +166,11 @@ export class LoadGenerator {
           payment_method: 'pm_card_visa',
           metadata: { drill_run: this.options.runId, drill_key: order.key },
         }),
-        signal: AbortSignal.timeout(this.options.clientTimeoutMs ?? clientRetry.timeoutMs),
+        signal: AbortSignal.timeout(
+          this.options.impatient?.merchants.includes(order.merchantId)
+            ? this.options.impatient.timeoutMs
+            : clientRetry.timeoutMs,
+        ),
       })
       status = response.status
       region = response.headers.get('meridian-region') ?? undefined

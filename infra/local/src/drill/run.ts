@@ -128,7 +128,16 @@ export async function runDrill(
     ratePerSec: options.ratePerSec,
     seed: options.seed,
     runId,
-    ...(scenario.clientTimeoutMs ? { clientTimeoutMs: scenario.clientTimeoutMs } : {}),
+    ...(scenario.clientTimeoutMs
+      ? {
+          impatient: {
+            merchants: fleet.merchants
+              .filter((m) => m.home === target.region)
+              .map((m) => m.merchantId),
+            timeoutMs: scenario.clientTimeoutMs,
+          },
+        }
+      : {}),
   })
   const ctx: DrillContext = { runId }
   const loadStart = Date.now()

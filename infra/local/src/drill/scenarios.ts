@@ -52,8 +52,9 @@ export interface Scenario {
   exposed(t: ScenarioTarget): readonly string[]
   detection(t: ScenarioTarget): DetectionSignal
   /**
-   * How long the load's merchants wait for an answer before retrying (default: the load's own).
-   * A merchant that gives up sooner than the edge waits on a region retries with a new request.
+   * How long the merchants homed in the target region wait for an answer before retrying (the
+   * others: the load's own). One that gives up sooner than the edge waits on a region retries
+   * with a new request.
    */
   readonly clientTimeoutMs?: number
   /** Set-up during the baseline, before the fault (payments to operate on). */
@@ -107,7 +108,7 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   'region-hang': {
     name: 'region-hang',
     describe: (t) =>
-      `${t.region}'s API hangs: its answers are held (requests still reach it and commit for ${hangCommitWindowMs} ms), then the process is SIGSTOPped; its outbound replication is paused; merchants time out after 1 s (before the edge's 1.5 s) and retry with the same key; heal: SIGCONT, answers and links released`,
+      `${t.region}'s API hangs: its answers are held (requests still reach it and commit for ${hangCommitWindowMs} ms), then the process is SIGSTOPped; its outbound replication is paused; its merchants time out after 1 s (before the edge's 1.5 s) and retry with the same key; heal: SIGCONT, answers and links released`,
     exposed: (t) => [t.region],
     detection: () => ({ kind: 'client' }),
     clientTimeoutMs: 1_000,
