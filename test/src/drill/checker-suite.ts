@@ -72,6 +72,7 @@ export function checkerSuite(fleetOf: () => Fleet): void {
         unbalanced: 0,
         diverged: 0,
         stuck: 0,
+        mismatched: 0,
       })
       expect(result.authorizations).toBe(3)
       expect(new Set(Object.values(result.digests)).size).toBe(1)
@@ -104,6 +105,39 @@ export function checkerSuite(fleetOf: () => Fleet): void {
       await fleet.replication['eu-west'].resumeLink('us-east')
       await fleet.converged()
       expect((await runCheck()).counts).toMatchObject({ lost: 0, diverged: 0 })
+    })
+
+    it('reports amounts the processors did not move as mismatched, and open operations as stuck', async () => {
+      const fleet = fleetOf()
+      const id = await pay(fleet.regions['eu-west'].client('mer_acme'), key('shown'), 'eu-west')
+      await fleet.converged()
+      const pools = fleetRegions.map((r) => fleet.regions[r].db.pool)
+      // Every region alike (no divergence), showing a refund the processor never made and a
+      // capture still in progress: what a wrong merge or a lost operation would leave.
+      for (const pool of pools) {
+        await pool.query('update payments set amount_refunded = 100 where id = $1', [id])
+        await pool.query(
+          `insert into payment_operations (id, payment_id, merchant_id, kind, amount, currency, status,
+             origin_region, hlc, created_at)
+           select 'op_checker', id, merchant_id, 'capture', amount, currency, 'pending', origin_region, hlc, now()
+           from payments where id = $1`,
+          [id],
+        )
+      }
+      try {
+        const result = await runCheck()
+        expect(result.counts.mismatched).toBe(3)
+        expect(result.examples.mismatched[0]).toContain(`${id} (captured) shows captured`)
+        expect(result.examples.mismatched[0]).toContain('refunded 100')
+        expect(result.counts.stuck).toBe(3)
+        expect(result.examples.stuck[0]).toContain('op_checker (capture of')
+      } finally {
+        for (const pool of pools) {
+          await pool.query("delete from payment_operations where id = 'op_checker'")
+          await pool.query('update payments set amount_refunded = 0 where id = $1', [id])
+        }
+      }
+      expect((await runCheck()).counts).toMatchObject({ mismatched: 0, stuck: 0 })
     })
 
     it('reports a merchant order paid twice (two payments, two authorizations) as duplicated', async () => {
