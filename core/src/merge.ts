@@ -1,3 +1,4 @@
+import { canonicalJson } from './idempotency.ts'
 import type { Payment, Refund } from './payments.ts'
 import { canReach, type PaymentStatus, paymentStatuses } from './status.ts'
 
@@ -76,7 +77,7 @@ export function comparePaymentProgress(x: Payment, y: Payment): number {
 }
 
 /** Where and when the payment was created are merged on their own (below): the order ignores them. */
-const withoutCreation = (p: Payment) => JSON.stringify({ ...p, originRegion: '', createdAtMs: 0 })
+const withoutCreation = (p: Payment) => canonicalJson({ ...p, originRegion: '', createdAtMs: 0 })
 
 /**
  * Two snapshots equal in progress (one region's settled row and the snapshot it came from)
@@ -157,7 +158,7 @@ export function mergeRefund(a: Refund, b: Refund): Refund {
   if (a.id !== b.id) throw new Error(`cannot merge ${a.id} with ${b.id}`)
   const byStatus = refundRank[a.status] - refundRank[b.status]
   if (byStatus !== 0) return byStatus > 0 ? a : b
-  return compareText(JSON.stringify(a), JSON.stringify(b)) >= 0 ? a : b
+  return compareText(canonicalJson(a), canonicalJson(b)) >= 0 ? a : b
 }
 
 /** A stored idempotent response as replicated. */
@@ -217,7 +218,7 @@ export function mergeEntrySets<T extends { readonly id: string }>(
   for (const e of [...a, ...b]) {
     const seen = byId.get(e.id)
     // Content-addressed ids make this a no-op; should two ever differ, pick one deterministically.
-    if (!seen || compareText(JSON.stringify(e), JSON.stringify(seen)) > 0) byId.set(e.id, e)
+    if (!seen || compareText(canonicalJson(e), canonicalJson(seen)) > 0) byId.set(e.id, e)
   }
   return [...byId.values()].sort((x, y) => compareText(x.id, y.id))
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { deriveId, eventIdFor, isId, operationIdFor, paymentIdFor } from './ids.ts'
-import { mergePayment } from './merge.ts'
+import { mergePayment, mergeRefund } from './merge.ts'
 import {
   mergeOperation,
   nextStep,
@@ -258,5 +258,33 @@ describe('mergeOperation is a semilattice join, and money moved wins', () => {
     expect(mergeOperation(f, s)).toBe(s)
     expect(mergeOperation(operation('op_1', 'capture', 'pending'), f)).toBe(f)
     expect(canReach('authorized', 'captured')).toBe(true)
+  })
+})
+
+/**
+ * A region holds one side of a merge as a row and receives the other as an event decoded from
+ * jsonb, whose keys come in another order. Seen in the split-brain-ops drill: two regions failed
+ * one capture with different reasons and each kept its own, for good.
+ */
+describe('merges do not depend on the order of an object’s keys', () => {
+  const reordered = <T extends object>(o: T): T =>
+    Object.fromEntries(Object.entries(o).reverse()) as T
+  const failures = fc.constantFrom(
+    ['payment_captured', 'The payment could not be captured: it is captured.'],
+    ['invalid_transaction', 'response code 12'],
+    ['amount_exceeds_refundable', 'Cannot refund 6000: 4000 of 10000 captured is left.'],
+  )
+  it('mergeOperation and mergeRefund pick the same version whichever side came as a row', () => {
+    fc.assert(
+      fc.property(failures, failures, ([codeA, messageA], [codeB, messageB]) => {
+        const base = operation('op_1', 'capture', 'failed')
+        const a = { ...base, failureCode: codeA, failureMessage: messageA }
+        const b = { ...base, failureCode: codeB, failureMessage: messageB }
+        expect(mergeOperation(reordered(a), b)).toEqual(mergeOperation(a, reordered(b)))
+        const ra = { ...refund('re_1', 100, 'failed'), failureMessage: messageA }
+        const rb = { ...refund('re_1', 100, 'failed'), failureMessage: messageB }
+        expect(mergeRefund(reordered(ra), rb)).toEqual(mergeRefund(ra, reordered(rb)))
+      }),
+    )
   })
 })

@@ -1,4 +1,5 @@
 import type { CurrencyCode } from './currencies.ts'
+import { canonicalJson } from './idempotency.ts'
 import { deriveId } from './ids.ts'
 import { statusRank } from './merge.ts'
 import type { Payment, Refund } from './payments.ts'
@@ -74,7 +75,7 @@ export function mergeOperation(a: Operation, b: Operation): Operation {
   if (a.id !== b.id) throw new Error(`cannot merge ${a.id} with ${b.id}`)
   const byStatus = operationRank[a.status] - operationRank[b.status]
   if (byStatus !== 0) return byStatus > 0 ? a : b
-  return compareText(JSON.stringify(a), JSON.stringify(b)) >= 0 ? a : b
+  return compareText(canonicalJson(a), canonicalJson(b)) >= 0 ? a : b
 }
 
 /** Oldest first, then by id: the order every region processes a payment's open operations in. */
