@@ -82,7 +82,7 @@ export class SplitBrainOps {
   async prepare(pools: readonly pg.Pool[]): Promise<void> {
     const create = async (manual: boolean) => {
       const key = `${this.runId}-ops-pay-${this.n++}`
-      const res = await this.call('/v1/payments', key, {
+      const res = await this.retrying('/v1/payments', key, {
         amount,
         currency: 'usd',
         payment_method: 'pm_card_visa',
@@ -161,28 +161,31 @@ export class SplitBrainOps {
       phase,
       status: 0,
     }
+    const res = await this.retrying(path, key, step.body)
+    record.status = res.status
+    if (res.region) record.region = res.region
+    if (res.status >= 200 && res.status < 300 && step.kind === 'refund')
+      if (typeof res.body.id === 'string') record.refundId = res.body.id
+    this.records.push(record)
+  }
+
+  /** As a merchant sends: the same key again after no answer, a 429, a 5xx or a 409 in flight. */
+  private async retrying(path: string, key: string, body: Record<string, unknown>) {
     const started = Date.now()
     for (let attempt = 0; ; attempt++) {
-      const res = await this.call(path, key, step.body).catch(() => ({
+      const res = await this.call(path, key, body).catch(() => ({
         status: 0,
         region: undefined,
         body: {} as Record<string, unknown>,
       }))
-      record.status = res.status
-      if (res.region) record.region = res.region
-      if (res.status >= 200 && res.status < 300) {
-        if (step.kind === 'refund' && typeof res.body.id === 'string') record.refundId = res.body.id
-        break
-      }
       // A 409 is retried only while the same key is in flight; another 409 (the payment's
       // state rules the operation out) is the answer.
       const error = (res.body.error ?? {}) as { code?: unknown }
       const inFlight = res.status === 409 && error.code === 'idempotency_key_in_use'
       const again = res.status === 0 || inFlight || res.status === 429 || res.status >= 500
-      if (!again || Date.now() - started > retry.giveUpAfterMs) break
+      if (!again || Date.now() - started > retry.giveUpAfterMs) return res
       await sleep(Math.min(retry.backoffMsMax, retry.backoffMsMin * 2 ** attempt))
     }
-    this.records.push(record)
   }
 
   private async call(path: string, key: string, body: Record<string, unknown>) {
