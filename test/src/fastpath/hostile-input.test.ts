@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestRegion, type TestRegion, tableCounts } from '../harness/region.ts'
@@ -137,10 +138,9 @@ describe('odd but storable text is stored exactly as sent', () => {
 
 describe('malformed HTTP gets the error object too', () => {
   it('an unknown method: 400 request_malformed as JSON', async () => {
-    const net = await import('node:net')
-    const url = new URL(region.running.url)
+    const url = new URL(region.running.url ?? '')
     const answer = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(url.port), url.hostname, () => {
+      const socket = connect(Number(url.port), url.hostname, () => {
         socket.write('TRACE2 /v1/payments HTTP/1.1\r\nHost: x\r\n\r\n')
       })
       let text = ''
