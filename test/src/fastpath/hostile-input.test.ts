@@ -38,7 +38,10 @@ async function postBytes(path: string, body: Uint8Array) {
     },
     body,
   })
-  return { status: response.status, json: await response.json() }
+  return {
+    status: response.status,
+    json: (await response.json()) as { error?: Record<string, unknown> },
+  }
 }
 
 async function refusedWithoutWriting(
