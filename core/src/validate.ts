@@ -50,7 +50,7 @@ export function parseWith<S extends z.ZodType>(
   }
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /**
  * Request bytes as text. JSON is UTF-8 (RFC 8259): bytes that are not are refused, never
