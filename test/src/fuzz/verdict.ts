@@ -1,12 +1,15 @@
 import { errorObjectSchema } from '@meridian/core'
 
 /** How many cases each target gets per run; FUZZ_RUNS_SCALE scales them (e.g. 10 for a long soak). */
-const scale = Number(globalThis.process?.env?.FUZZ_RUNS_SCALE ?? '1')
+/** Environment variables where there are any (Node); inside workerd there are none. */
+const environment: Record<string, string | undefined> =
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {}
+const scale = Number(environment.FUZZ_RUNS_SCALE ?? '1')
 export const fuzzRuns = { region: Math.round(1600 * scale), edge: Math.round(500 * scale) }
 
 /** A run is random unless FUZZ_SEED replays one; fast-check prints the seed of any failure. */
 export function fuzzSeed(): { seed?: number } {
-  const seed = globalThis.process?.env?.FUZZ_SEED
+  const seed = environment.FUZZ_SEED
   return seed ? { seed: Number(seed) } : {}
 }
 
