@@ -22,6 +22,7 @@ export type ErrorKind = keyof typeof errorKinds
 export type ErrorCode =
   | 'body_invalid_json'
   | 'body_too_large'
+  | 'request_malformed'
   | 'parameter_missing'
   | 'parameter_invalid'
   | 'parameter_unknown'

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { type ErrorCode, errors, type MeridianError } from './errors.ts'
+import { textError } from './text.ts'
 
 /**
  * Turn the first zod issue into the public error: the parameter it concerns and a code a client
@@ -49,7 +50,27 @@ export function parseWith<S extends z.ZodType>(
   }
 }
 
-/** Parse request bytes as a JSON object; anything else is a 400 naming the problem. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+
+/**
+ * Request bytes as text. JSON is UTF-8 (RFC 8259): bytes that are not are refused, never
+ * replaced with U+FFFD, which would store something the merchant did not send.
+ */
+export function decodeUtf8(bytes: Uint8Array): ParseOutcome<string> {
+  try {
+    return { ok: true, value: strictUtf8.decode(bytes) }
+  } catch {
+    return {
+      ok: false,
+      error: errors.invalidRequest('body_invalid_json', 'The request body is not valid UTF-8.'),
+    }
+  }
+}
+
+/**
+ * Parse request text as a JSON object whose every string is storable text (see text.ts);
+ * anything else is a 400 naming the problem and the parameter.
+ */
 export function parseJsonObject(text: string): ParseOutcome<Record<string, unknown>> {
   if (text.trim() === '') return { ok: true, value: {} }
   let value: unknown
@@ -67,5 +88,7 @@ export function parseJsonObject(text: string): ParseOutcome<Record<string, unkno
       error: errors.invalidRequest('body_invalid_json', 'The request body must be a JSON object.'),
     }
   }
+  const bad = textError(value)
+  if (bad) return { ok: false, error: bad }
   return { ok: true, value: value as Record<string, unknown> }
 }

@@ -88,6 +88,17 @@ async function main(): Promise<void> {
         )
         return { count: rows[0]?.n ?? 0 }
       }
+      if (action === 'counts') {
+        // Rows of every table: a refused request leaves every one as it was (the fuzz suite).
+        const { rows } = await r.db.pool.query<{ table_name: string }>(
+          `select table_name from information_schema.tables where table_schema = current_schema()
+           and table_type = 'BASE TABLE' and table_name not like 'schema_%' order by table_name`,
+        )
+        const counts = await r.db.pool.query(
+          `select ${rows.map((t) => `(select count(*) from "${t.table_name}")::int as "${t.table_name}"`).join(', ')}`,
+        )
+        return counts.rows[0]
+      }
       throw new Error(`unknown action ${action}`)
     }
     work().then(

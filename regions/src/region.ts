@@ -9,6 +9,7 @@ import { type ProcessorPins, UpstashPins } from './adapters/pins.ts'
 import { createPool } from './adapters/postgres.ts'
 import { connectRedis, keyspace } from './adapters/redis.ts'
 import { createRegionApp } from './api/app.ts'
+import { answerMalformedHttp } from './api/malformed.ts'
 import type { RegionConfig } from './config.ts'
 import { FastPathGate } from './fastpath/gate.ts'
 import { GroupCommitter } from './group-commit.ts'
@@ -285,6 +286,7 @@ async function startApi(
       resolve(s as Server),
     )
   })
+  answerMalformedHttp(server)
   const url = `http://${config.host}:${(server.address() as AddressInfo).port}`
   log.info('region api listening', { url })
   return {

@@ -7,7 +7,14 @@ import type { MerchantService } from '../payments/merchant.ts'
 import type { ApiResult } from '../payments/outcomes.ts'
 import type { PaymentService } from '../payments/service.ts'
 import type { ApiEnv } from './context.ts'
-import { edgeSignature, idempotencyKeyOf, jsonBody, requestContext } from './middleware.ts'
+import {
+  edgeSignature,
+  idempotencyKeyOf,
+  jsonBody,
+  pathId,
+  queryOf,
+  requestContext,
+} from './middleware.ts'
 
 export interface RegionAppDeps {
   readonly region: string
@@ -86,20 +93,18 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
     idempotencyKey: idempotencyKeyOf(c),
   })
   v1.post('/payments', async (c) => send(await deps.payments.create(caller(c), jsonBody(c))))
-  v1.get('/payments', async (c) =>
-    send(await deps.payments.list(c.get('merchantId'), c.req.query())),
-  )
+  v1.get('/payments', async (c) => send(await deps.payments.list(c.get('merchantId'), queryOf(c))))
   v1.get('/payments/:id', async (c) =>
-    send(await deps.payments.retrieve(c.get('merchantId'), c.req.param('id'))),
+    send(await deps.payments.retrieve(c.get('merchantId'), pathId(c, 'payment'))),
   )
   v1.post('/payments/:id/capture', async (c) =>
-    send(await deps.payments.capture(caller(c), c.req.param('id'), jsonBody(c))),
+    send(await deps.payments.capture(caller(c), pathId(c, 'payment'), jsonBody(c))),
   )
   v1.post('/payments/:id/cancel', async (c) =>
-    send(await deps.payments.cancel(caller(c), c.req.param('id'), jsonBody(c))),
+    send(await deps.payments.cancel(caller(c), pathId(c, 'payment'), jsonBody(c))),
   )
   v1.post('/payments/:id/refunds', async (c) =>
-    send(await deps.payments.refund(caller(c), c.req.param('id'), jsonBody(c))),
+    send(await deps.payments.refund(caller(c), pathId(c, 'payment'), jsonBody(c))),
   )
   v1.get('/balance', async (c) => send(await deps.merchants.balance(c.get('merchantId'))))
   v1.post('/webhook_endpoints', async (c) =>
@@ -109,7 +114,9 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
     send(await deps.merchants.listWebhookEndpoints(c.get('merchantId'))),
   )
   v1.post('/webhook_endpoints/:id/replay', async (c) =>
-    send(await deps.merchants.replayWebhooks(caller(c), c.req.param('id'), jsonBody(c))),
+    send(
+      await deps.merchants.replayWebhooks(caller(c), pathId(c, 'webhook endpoint'), jsonBody(c)),
+    ),
   )
   app.route('/v1', v1)
   return app

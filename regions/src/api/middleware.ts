@@ -1,4 +1,5 @@
 import {
+  decodeUtf8,
   edgeSignatureHeader,
   errors,
   fleet,
@@ -7,6 +8,8 @@ import {
   MeridianError,
   newId,
   parseJsonObject,
+  textError,
+  textProblem,
   verifyEdgeSignature,
 } from '@meridian/core'
 import type { Context, MiddlewareHandler } from 'hono'
@@ -69,7 +72,9 @@ export function edgeSignature(secret: () => string, region: string): MiddlewareH
     fence(region, outcome.region, outcome.epoch)
     c.set('merchantId', outcome.merchantId)
     c.set('epoch', outcome.epoch)
-    c.set('rawBody', new TextDecoder().decode(bytes))
+    const text = decodeUtf8(bytes)
+    if (!text.ok) throw text.error
+    c.set('rawBody', text.value)
     await next()
   }
 }
@@ -126,4 +131,22 @@ export function jsonBody(c: Context<ApiEnv>): Record<string, unknown> {
   const parsed = parseJsonObject(c.get('rawBody'))
   if (!parsed.ok) throw parsed.error
   return parsed.value
+}
+
+/** Query parameters, refused (naming the parameter) unless every name and value is storable text. */
+export function queryOf(c: Context<ApiEnv>): Record<string, string> {
+  const query = c.req.query()
+  const bad = textError(query)
+  if (bad) throw bad
+  return query
+}
+
+/**
+ * A path id: no object's id holds text we could not store, so such an id names nothing (404),
+ * and never reaches a query that would fail on it.
+ */
+export function pathId(c: Context<ApiEnv>, what: string): string {
+  const id = c.req.param('id') ?? ''
+  if (textProblem(id)) throw errors.notFound(what, id)
+  return id
 }
