@@ -73,6 +73,56 @@ describe('authentication', () => {
     expect(res.headers.get('Meridian-Region')).toBe('edge')
     expect(JSON.stringify(body)).not.toContain(String(key))
   })
+
+  const basic = (user: string, password = '') => `Basic ${btoa(`${user}:${password}`)}`
+  const get = (authorization: string) =>
+    SELF.fetch('https://edge.meridian.test/v1/payments/pay_none', { headers: { authorization } })
+
+  it.each([
+    ['Basic, the key as user and an empty password (curl -u key:)', basic(keys.acme)],
+    ['Basic with any password', basic(keys.acme, 'whatever')],
+    ['Bearer', `Bearer ${keys.acme}`],
+  ])('accepts the key as %s exactly like Bearer', async (_name, authorization) => {
+    const res = await get(authorization)
+    // Authenticated: the region answers (404 for a payment that does not exist), not the edge's 401.
+    expect(res.status).toBe(404)
+    expect(res.headers.get('Meridian-Region')).toBe('us-east')
+  })
+
+  it('a POST with Basic auth creates a payment like Bearer does', async () => {
+    const res = await SELF.fetch('https://edge.meridian.test/v1/payments', {
+      method: 'POST',
+      headers: {
+        authorization: basic(keys.acme),
+        'content-type': 'application/json',
+        'idempotency-key': `basic-${Date.now()}`,
+      },
+      body: JSON.stringify({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa' }),
+    })
+    expect(res.status).toBe(202)
+    expect(((await res.json()) as { id: string }).id).toMatch(/^pay_/)
+  })
+
+  it.each([
+    ['malformed base64', 'Basic !!!not-base64!!!'],
+    ['Basic without a colon-less valid key', `Basic ${btoa('not-a-key:')}`],
+    ['Basic with an unknown key', basic('sk_test_unknownUnknown001')],
+    ['Basic with a revoked key', basic(keys.revoked)],
+    ['Basic with the key as password', basic('', keys.acme)],
+    ['an empty Basic', 'Basic '],
+    ['an unknown scheme', `Token ${keys.acme}`],
+    ['no scheme', keys.acme],
+  ])('refuses %s with the same 401 error object', async (_name, authorization) => {
+    const res = await get(authorization)
+    expect(res.status).toBe(401)
+    const body = (await res.json()) as { error: Record<string, string> }
+    expect(body.error).toMatchObject({
+      type: 'authentication_error',
+      code: 'api_key_invalid',
+      message: 'Invalid API key.',
+    })
+    expect(res.headers.get('Meridian-Region')).toBe('edge')
+  })
 })
 
 describe('rate limit', () => {
