@@ -171,7 +171,8 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
         }),
       )
       if (outcome.ok) {
-        noteSuccess(region)
+        // A 500 the request caused says nothing about the region: neither success nor failure.
+        if (outcome.counts) noteSuccess(region)
         // The edge's steps first, then the region's own (its `app` time).
         const regionTiming = outcome.response.headers.get('Server-Timing')
         outcome.response.headers.set('Server-Timing', timing.header(regionTiming))

@@ -28,8 +28,17 @@ export interface ForwardRequest {
   readonly timeoutMs: number
 }
 
+/** Set by a region on an answer the edge may retry at the next region (an outage, not the request). */
+export const retryableHeader = 'meridian-retryable'
+const retryableStatuses = new Set([502, 503, 504])
+
+/**
+ * `ok` answers are returned to the merchant as they are. `counts` says whether the answer tells
+ * anything about the region's health: a 500 the request caused (or any 4xx) does not, so one
+ * merchant's poison input neither marks a region down nor moves anyone's traffic.
+ */
 export type ForwardOutcome =
-  | { readonly ok: true; readonly response: Response }
+  | { readonly ok: true; readonly response: Response; readonly counts: boolean }
   | {
       readonly ok: false
       readonly kind: FailureKind
@@ -44,7 +53,11 @@ function classify(error: unknown): { kind: FailureKind; detail: string } {
   return { kind: timedOut ? 'timeout' : 'refused', detail: text }
 }
 
-/** One attempt at one region, signed as the region expects. A 5xx counts as a region failure. */
+/**
+ * One attempt at one region, signed as the region expects. A failure (retried at the next region
+ * and counted against this one's health) is a transport error, a timeout, or a 502/503/504 the
+ * region marked `Meridian-Retryable: true`. Any other answer, a plain 500 included, is final.
+ */
 export async function forward(r: ForwardRequest): Promise<ForwardOutcome> {
   const headers = new Headers()
   for (const name of forwardedRequestHeaders) {
@@ -80,7 +93,9 @@ export async function forward(r: ForwardRequest): Promise<ForwardOutcome> {
     if (value !== null) out.set(name, value)
   }
   const proxied = new Response(response.body, { status: response.status, headers: out })
-  if (response.status >= 500)
+  const retryable =
+    retryableStatuses.has(response.status) && response.headers.get(retryableHeader) === 'true'
+  if (retryable)
     return { ok: false, kind: 'server_error', detail: `HTTP ${response.status}`, response: proxied }
-  return { ok: true, response: proxied }
+  return { ok: true, response: proxied, counts: response.status < 500 }
 }

@@ -2,7 +2,8 @@ import { fnv1a32 } from '@meridian/core'
 
 /**
  * What this edge believes about each region's health. Passive detection marks a region down on
- * the first refused connection, or after a few consecutive timeouts or 5xx answers; active probes
+ * the first refused connection, or after a few consecutive timeouts or retryable 5xx answers (those the
+ * region marks `Meridian-Retryable: true`; a plain 500 or a 4xx is never counted); active probes
  * of /readyz (scheduled, and lazily while a region is down) bring it back. After a region has been
  * healthy for `failbackHealthyMs`, traffic returns to it gradually over `failbackRampMs`.
  */

@@ -18,10 +18,6 @@ function unauthenticated(
   return new MeridianError({ kind: 'authentication', code, message })
 }
 
-/**
- * `Authorization: Bearer <key>` → the merchant. Unknown, malformed and revoked keys all answer the
- * same 401, so a caller learns nothing about which keys exist.
- */
 /** Key records are cached in the isolate this long: a revocation takes effect within it. */
 export const keyCacheTtlMs = 10_000
 const keyCacheSizeMax = 10_000
@@ -36,13 +32,42 @@ async function lookup(kv: KVNamespace, hash: string): Promise<unknown> {
   return stored
 }
 
+/**
+ * The key from `Bearer <key>` or, as Stripe accepts and `curl -u sk_test_…:` sends,
+ * `Basic base64(<key>:<any password>)`. Anything else → '' (refused as invalid below).
+ */
+export function keyFromAuthorization(header: string): string {
+  const space = header.indexOf(' ')
+  if (space < 0) return ''
+  const scheme = header.slice(0, space).toLowerCase()
+  const credentials = header.slice(space + 1).trim()
+  if (scheme === 'bearer') return credentials
+  if (scheme !== 'basic' || !/^[A-Za-z0-9+/]+={0,2}$/.test(credentials)) return ''
+  let decoded: string
+  try {
+    decoded = atob(credentials)
+  } catch {
+    return ''
+  }
+  const colon = decoded.indexOf(':')
+  return colon < 0 ? decoded : decoded.slice(0, colon)
+}
+
+/**
+ * `Authorization: Bearer <key>` or `Basic base64(<key>:)` → the merchant. Unknown, malformed,
+ * wrongly encoded and revoked keys and unknown schemes all answer the same 401, so a caller learns
+ * nothing about which keys exist.
+ */
 export async function authenticate(
   kv: KVNamespace,
   header: string | undefined,
 ): Promise<ApiKeyRecord> {
-  if (!header)
-    throw unauthenticated('api_key_missing', 'Send your API key as Authorization: Bearer <key>.')
-  const key = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
+  if (header === undefined)
+    throw unauthenticated(
+      'api_key_missing',
+      'Send your API key as Authorization: Bearer <key> (or Basic, the key as user name).',
+    )
+  const key = keyFromAuthorization(header)
   if (!apiKeyPattern.test(key)) throw unauthenticated('api_key_invalid', 'Invalid API key.')
   const stored = await lookup(kv, await sha256Hex(key))
   const record = apiKeyRecordSchema.safeParse(stored)

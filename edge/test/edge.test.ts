@@ -12,6 +12,7 @@ const keys = {
   revoked: 'sk_test_revokedRevoked01',
   limited: 'sk_test_limitedLimited01',
   failover: 'sk_test_failoverFailover1',
+  poison: 'sk_test_poisonPoison00001',
 }
 
 beforeAll(async () => {
@@ -22,6 +23,7 @@ beforeAll(async () => {
   await put(keys.revoked, 'mer_acme', 'revoked')
   await put(keys.limited, 'mer_limited')
   await put(keys.failover, 'mer_acme')
+  await put(keys.poison, 'mer_poison')
 })
 
 let n = 0
@@ -72,6 +74,56 @@ describe('authentication', () => {
     expect(body.error.request_id).toBe(res.headers.get('Request-Id'))
     expect(res.headers.get('Meridian-Region')).toBe('edge')
     expect(JSON.stringify(body)).not.toContain(String(key))
+  })
+
+  const basic = (user: string, password = '') => `Basic ${btoa(`${user}:${password}`)}`
+  const get = (authorization: string) =>
+    SELF.fetch('https://edge.meridian.test/v1/payments/pay_none', { headers: { authorization } })
+
+  it.each([
+    ['Basic, the key as user and an empty password (curl -u key:)', basic(keys.acme)],
+    ['Basic with any password', basic(keys.acme, 'whatever')],
+    ['Bearer', `Bearer ${keys.acme}`],
+  ])('accepts the key as %s exactly like Bearer', async (_name, authorization) => {
+    const res = await get(authorization)
+    // Authenticated: the region answers (404 for a payment that does not exist), not the edge's 401.
+    expect(res.status).toBe(404)
+    expect(res.headers.get('Meridian-Region')).toBe('us-east')
+  })
+
+  it('a POST with Basic auth creates a payment like Bearer does', async () => {
+    const res = await SELF.fetch('https://edge.meridian.test/v1/payments', {
+      method: 'POST',
+      headers: {
+        authorization: basic(keys.acme),
+        'content-type': 'application/json',
+        'idempotency-key': `basic-${Date.now()}`,
+      },
+      body: JSON.stringify({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa' }),
+    })
+    expect(res.status).toBe(202)
+    expect(((await res.json()) as { id: string }).id).toMatch(/^pay_/)
+  })
+
+  it.each([
+    ['malformed base64', 'Basic !!!not-base64!!!'],
+    ['Basic without a colon-less valid key', `Basic ${btoa('not-a-key:')}`],
+    ['Basic with an unknown key', basic('sk_test_unknownUnknown001')],
+    ['Basic with a revoked key', basic(keys.revoked)],
+    ['Basic with the key as password', basic('', keys.acme)],
+    ['an empty Basic', 'Basic '],
+    ['an unknown scheme', `Token ${keys.acme}`],
+    ['no scheme', keys.acme],
+  ])('refuses %s with the same 401 error object', async (_name, authorization) => {
+    const res = await get(authorization)
+    expect(res.status).toBe(401)
+    const body = (await res.json()) as { error: Record<string, string> }
+    expect(body.error).toMatchObject({
+      type: 'authentication_error',
+      code: 'api_key_invalid',
+      message: 'Invalid API key.',
+    })
+    expect(res.headers.get('Meridian-Region')).toBe('edge')
   })
 })
 
@@ -135,6 +187,55 @@ describe('routing', () => {
     })
     expect(res.status).toBe(401)
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('signature_missing')
+  })
+})
+
+describe('retry and health policy', () => {
+  it("a merchant's poison input (a real 500 from a real region) reaches one region and moves nobody's traffic", async () => {
+    const board = async () =>
+      (
+        (await (await SELF.fetch('https://edge.meridian.test/healthz')).json()) as {
+          regions: unknown
+        }
+      ).regions
+    const globexRegion = async () =>
+      (
+        await SELF.fetch('https://edge.meridian.test/v1/payments/pay_none', {
+          headers: { authorization: `Bearer ${keys.globex}` },
+        })
+      ).headers.get('Meridian-Region')
+    const homeOfB = await globexRegion()
+    const before = await board()
+    const answeredBy = new Set<string | null>()
+    const statuses: number[] = []
+    const tried: number[] = []
+    for (let i = 0; i < 8; i++) {
+      // A NUL in a string: valid JSON that PostgreSQL cannot store, a 500 internal in the region.
+      const res = await SELF.fetch('https://edge.meridian.test/v1/payments', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${keys.poison}`,
+          'content-type': 'application/json',
+          'idempotency-key': `poison-${Date.now()}-${i}`,
+        },
+        body: JSON.stringify({
+          amount: 1000,
+          currency: 'usd',
+          payment_method: 'pm_card_visa',
+          description: 'bad\u0000input',
+          metadata: { note: 'bad\u0000input' },
+        }),
+      })
+      statuses.push(res.status)
+      answeredBy.add(res.headers.get('Meridian-Region'))
+      // The edge's own Server-Timing lists each region it tried.
+      tried.push(((res.headers.get('Server-Timing') ?? '').match(/region-[a-z-]+/g) ?? []).length)
+    }
+    expect(await board()).toEqual(before)
+    expect(await globexRegion()).toBe(homeOfB)
+    expect(statuses).toEqual(Array(8).fill(500))
+    expect(answeredBy.size).toBe(1)
+    expect(tried).toEqual(Array(8).fill(1))
   })
 })
 

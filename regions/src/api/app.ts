@@ -61,7 +61,12 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
       deps.log.error('unhandled error', { error: thrown, requestId, path: c.req.path })
     }
     const http = toHttpError(error, requestId)
-    return c.json(http.body, http.status as 500, http.headers)
+    // An outage (dependency unavailable): the edge may retry it at the next region and count it
+    // against this region's health. A 500 the request caused is never marked.
+    const headers: Record<string, string> = { ...http.headers }
+    if (error instanceof MeridianError && error.kind === 'unavailable')
+      headers['Meridian-Retryable'] = 'true'
+    return c.json(http.body, http.status as 500, headers)
   })
   app.notFound((c) => {
     throw new MeridianError({
