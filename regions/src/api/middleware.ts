@@ -69,6 +69,7 @@ export function edgeSignature(secret: () => string, region: string): MiddlewareH
     fence(region, outcome.region, outcome.epoch)
     c.set('merchantId', outcome.merchantId)
     c.set('epoch', outcome.epoch)
+    c.set('mode', outcome.mode ?? 'test')
     c.set('rawBody', new TextDecoder().decode(bytes))
     await next()
   }

@@ -58,10 +58,15 @@ export class MerchantService {
     return ok(200, await listEndpoints(this.deps.pool, merchantId))
   }
 
-  createWebhookEndpoint(caller: Caller, body: Record<string, unknown>): Promise<ApiResult> {
+  createWebhookEndpoint(
+    caller: Caller,
+    body: Record<string, unknown>,
+    live = false,
+  ): Promise<ApiResult> {
     return this.once(caller, '/v1/webhook_endpoints', body, async (client) => {
       const { endpoint, changes } = await createEndpoint(client, caller.merchantId, body, {
         allowLoopback: this.deps.webhookAllowLoopback === true,
+        live,
       })
       return {
         status: 201,

@@ -94,6 +94,31 @@ describe('webhook deliveries check the address they connect to', () => {
     await region?.stop()
   })
 
+  it('requires https for live keys (the mode the edge signs), not for test keys', async () => {
+    const live = region.client('mer_ssrf_live').withMode('live')
+    const plain = await live.post(
+      '/v1/webhook_endpoints',
+      { url: 'http://hooks.example.com/x' },
+      key('we'),
+    )
+    expect(plain.status).toBe(400)
+    expect(plain.json.error).toMatchObject({ code: 'parameter_invalid', param: 'url' })
+    expect(plain.json.error.message).toMatch(/https in live mode/)
+    const tls = await live.post(
+      '/v1/webhook_endpoints',
+      { url: 'https://hooks.example.com/x' },
+      key('we2'),
+    )
+    expect(tls.status).toBe(201)
+    const test = region.client('mer_ssrf_live').withMode('test')
+    const testPlain = await test.post(
+      '/v1/webhook_endpoints',
+      { url: 'http://hooks.example.com/y' },
+      key('we3'),
+    )
+    expect(testPlain.status).toBe(201)
+  })
+
   it('refuses non-loopback classes at create even with the loopback opt-in', async () => {
     for (const url of refusedEverywhere) await expectRefused(region, 'mer_ssrf_local', url)
   })
