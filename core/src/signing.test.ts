@@ -120,3 +120,27 @@ describe('crypto providers', () => {
     )
   })
 })
+
+describe('edge signature key mode', () => {
+  const request = {
+    method: 'POST',
+    path: '/v1/x',
+    merchantId: 'mer_1',
+    epoch: 1,
+    region: 'us-east',
+    body: '{}',
+  }
+  it('carries a signed mode that cannot be changed', async () => {
+    const header = await signEdgeRequest('secret-secret-secret', { ...request, mode: 'live' })
+    expect(header).toContain(',k=live,')
+    const ok = await verifyEdgeSignature('secret-secret-secret', header, request)
+    expect(ok).toMatchObject({ ok: true, mode: 'live' })
+    const tampered = header.replace('k=live', 'k=test')
+    expect(await verifyEdgeSignature('secret-secret-secret', tampered, request)).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    })
+    const dropped = header.replace(',k=live', '')
+    expect((await verifyEdgeSignature('secret-secret-secret', dropped, request)).ok).toBe(false)
+  })
+})

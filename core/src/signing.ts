@@ -96,11 +96,17 @@ export interface SignedRequest {
   readonly epoch: number
   /** The region the edge routed this request to. */
   readonly region: string
+  /** The API key's mode; signed, so a region can hold live keys to live rules (https webhooks). */
+  readonly mode?: KeyMode
   readonly body: string | Uint8Array
 }
 
+export type KeyMode = 'test' | 'live'
+
 function canonical(r: SignedRequest, t: number, bodyHex: string): string {
-  return `v1\n${t}\n${r.method.toUpperCase()}\n${r.path}\n${r.merchantId}\n${r.epoch}\n${r.region}\n${bodyHex}`
+  const base = `v1\n${t}\n${r.method.toUpperCase()}\n${r.path}\n${r.merchantId}\n${r.epoch}\n${r.region}\n${bodyHex}`
+  // The mode line is added only when a mode is signed, so signatures without one still verify.
+  return r.mode ? `${base}\n${r.mode}` : base
 }
 
 export async function signEdgeRequest(
@@ -109,7 +115,8 @@ export async function signEdgeRequest(
   nowSec: number = Math.floor(Date.now() / 1000),
 ): Promise<string> {
   const mac = await hmacSha256Hex(secret, canonical(request, nowSec, await sha256Hex(request.body)))
-  return `t=${nowSec},m=${request.merchantId},e=${request.epoch},r=${request.region},v1=${mac}`
+  const k = request.mode ? `,k=${request.mode}` : ''
+  return `t=${nowSec},m=${request.merchantId},e=${request.epoch},r=${request.region}${k},v1=${mac}`
 }
 
 export interface ParsedSignature {
@@ -117,6 +124,7 @@ export interface ParsedSignature {
   readonly merchantId: string
   readonly epoch: number
   readonly region: string
+  readonly mode?: KeyMode
   readonly mac: string
 }
 
@@ -135,7 +143,9 @@ export function parseEdgeSignature(header: string): ParsedSignature | undefined 
   if (!Number.isSafeInteger(t) || !Number.isSafeInteger(epoch) || !merchantId || !mac || !region)
     return undefined
   if (!/^[0-9a-f]{64}$/.test(mac)) return undefined
-  return { t, merchantId, epoch, region, mac }
+  const k = fields.get('k')
+  if (k !== undefined && k !== 'test' && k !== 'live') return undefined
+  return { t, merchantId, epoch, region, mac, ...(k ? { mode: k } : {}) }
 }
 
 export type VerifyOutcome =
@@ -144,6 +154,7 @@ export type VerifyOutcome =
       readonly merchantId: string
       readonly epoch: number
       readonly region: string
+      readonly mode?: KeyMode
     }
   | { readonly ok: false; readonly reason: 'missing' | 'malformed' | 'expired' | 'mismatch' }
 
@@ -151,7 +162,7 @@ export type VerifyOutcome =
 export async function verifyEdgeSignature(
   secret: string,
   header: string | undefined | null,
-  request: Omit<SignedRequest, 'merchantId' | 'epoch' | 'region'>,
+  request: Omit<SignedRequest, 'merchantId' | 'epoch' | 'region' | 'mode'>,
   nowSec: number = Math.floor(Date.now() / 1000),
 ): Promise<VerifyOutcome> {
   if (!header) return { ok: false, reason: 'missing' }
@@ -164,11 +175,18 @@ export async function verifyEdgeSignature(
     merchantId: parsed.merchantId,
     epoch: parsed.epoch,
     region: parsed.region,
+    ...(parsed.mode ? { mode: parsed.mode } : {}),
   }
   const expected = await hmacSha256Hex(
     secret,
     canonical(full, parsed.t, await sha256Hex(request.body)),
   )
   if (!constantTimeEqual(expected, parsed.mac)) return { ok: false, reason: 'mismatch' }
-  return { ok: true, merchantId: parsed.merchantId, epoch: parsed.epoch, region: parsed.region }
+  return {
+    ok: true,
+    merchantId: parsed.merchantId,
+    epoch: parsed.epoch,
+    region: parsed.region,
+    ...(parsed.mode ? { mode: parsed.mode } : {}),
+  }
 }

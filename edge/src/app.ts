@@ -164,6 +164,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
           headers: c.req.raw.headers,
           body,
           merchantId: key.merchantId,
+          mode: key.mode,
           epoch: registry.epoch,
           requestId: c.get('requestId'),
           secret: c.env.EDGE_SECRET,

@@ -22,6 +22,8 @@ export interface ForwardRequest {
   readonly headers: Headers
   readonly body: Uint8Array
   readonly merchantId: string
+  /** The API key's mode, signed for the region (live endpoints must use https). */
+  readonly mode?: 'test' | 'live'
   readonly epoch: number
   readonly requestId: string
   readonly secret: string
@@ -73,6 +75,7 @@ export async function forward(r: ForwardRequest): Promise<ForwardOutcome> {
       merchantId: r.merchantId,
       epoch: r.epoch,
       region: r.region,
+      ...(r.mode ? { mode: r.mode } : {}),
       body: r.body,
     }),
   )

@@ -29,6 +29,12 @@ export interface RegionConfig {
   readonly processorTimeoutMs: number
   /** Compresses the webhook retry schedule (three days at 1); tests and drills shrink it. */
   readonly webhookTimeScale: number
+  /**
+   * Local development only: webhook endpoints may point at loopback (localhost, 127/8, ::1).
+   * Every other internal address stays refused. `pnpm start` and the test harness set it; the
+   * cloud stacks never do (infra/cloud/test asserts it).
+   */
+  readonly webhookAllowLoopback: boolean
   readonly reconciler: {
     readonly stuckAfterMs: number
     readonly authorizationTtlMs: number
@@ -81,6 +87,8 @@ const envSchema = z.object({
   PROCESSOR_URLS: z.string().default(''),
   PROCESSOR_TIMEOUT_MS: z.coerce.number().int().positive().default(processorTimeoutMsDefault),
   WEBHOOK_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  // Only the literal `true` opts in: a typo must not open loopback.
+  WEBHOOK_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
   RECONCILE_STUCK_AFTER_MS: z.coerce
     .number()
     .int()
@@ -148,6 +156,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
     processorUrls: parseProcessorUrls(e.PROCESSOR_URLS),
     processorTimeoutMs: e.PROCESSOR_TIMEOUT_MS,
     webhookTimeScale: e.WEBHOOK_TIME_SCALE,
+    webhookAllowLoopback: e.WEBHOOK_ALLOW_LOOPBACK === 'true',
     reconciler: {
       stuckAfterMs: e.RECONCILE_STUCK_AFTER_MS,
       authorizationTtlMs: e.AUTHORIZATION_TTL_MS,

@@ -192,6 +192,7 @@ async function startWebhooks(shared: Shared, groupPrefix: string): Promise<() =>
     pool,
     { ...webhookSchedule, timeScale: config.webhookTimeScale },
     log,
+    { allowLoopback: config.webhookAllowLoopback },
   )
   const dispatcher = new WebhookDispatcher(
     bus,
@@ -258,6 +259,7 @@ async function startApi(
     rate: () => config.rate,
     clock,
     outboxWritten: onCommitted,
+    webhookAllowLoopback: config.webhookAllowLoopback,
   })
   let draining = false
   const app = createRegionApp({

@@ -158,6 +158,18 @@ describe.each(fleet.regions.map((r) => [r.id, r] as const))('RegionStack %s', (i
     expect(stack().variable?.edge_signing_secret).toMatchObject({ sensitive: true })
   })
 
+  it('never opts in to loopback webhook URLs (a local-development setting only)', () => {
+    // The synthesized stack as a whole: no task environment, secret or variable may carry it.
+    expect(JSON.stringify(stack())).not.toContain('WEBHOOK_ALLOW_LOOPBACK')
+    for (const [path, task] of resources(stack(), 'aws_ecs_task_definition')) {
+      const [container] = JSON.parse(String(task.container_definitions)) as {
+        environment: { name: string; value: string }[]
+      }[]
+      const names = (container?.environment ?? []).map((e) => e.name)
+      expect(names, path).not.toContain('WEBHOOK_ALLOW_LOOPBACK')
+    }
+  })
+
   it('encrypts with a rotating key and pages on the API, the data tier and every service floor', () => {
     expect(only(stack(), 'aws_kms_key').enable_key_rotation).toBe(true)
     const alarms = resources(stack(), 'aws_cloudwatch_metric_alarm').map(([, a]) => a)

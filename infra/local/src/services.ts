@@ -120,6 +120,8 @@ function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string,
       .map(([name, url]) => `${name}=${url}`)
       .join(','),
     LOG_LEVEL: options.verbose ? 'info' : 'warn',
+    // Local receivers listen on localhost; the cloud stacks never set this.
+    WEBHOOK_ALLOW_LOOPBACK: 'true',
     ...options.extraEnv,
   }
 }

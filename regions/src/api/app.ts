@@ -113,7 +113,9 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
   )
   v1.get('/balance', async (c) => send(await deps.merchants.balance(c.get('merchantId'))))
   v1.post('/webhook_endpoints', async (c) =>
-    send(await deps.merchants.createWebhookEndpoint(caller(c), jsonBody(c))),
+    send(
+      await deps.merchants.createWebhookEndpoint(caller(c), jsonBody(c), c.get('mode') === 'live'),
+    ),
   )
   v1.get('/webhook_endpoints', async (c) =>
     send(await deps.merchants.listWebhookEndpoints(c.get('merchantId'))),

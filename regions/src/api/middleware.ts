@@ -75,6 +75,7 @@ export function edgeSignature(secret: () => string, region: string): MiddlewareH
     const text = decodeUtf8(bytes)
     if (!text.ok) throw text.error
     c.set('rawBody', text.value)
+    c.set('mode', outcome.mode ?? 'test')
     await next()
   }
 }

@@ -38,6 +38,8 @@ export class MerchantService {
       readonly clock: HybridClock
       /** Called after a commit that wrote outbox events: wakes the outbox relay. */
       readonly outboxWritten?: () => void
+      /** Local development's loopback opt-in for webhook URLs (RegionConfig). */
+      readonly webhookAllowLoopback?: boolean
     },
   ) {}
 
@@ -56,9 +58,16 @@ export class MerchantService {
     return ok(200, await listEndpoints(this.deps.pool, merchantId))
   }
 
-  createWebhookEndpoint(caller: Caller, body: Record<string, unknown>): Promise<ApiResult> {
+  createWebhookEndpoint(
+    caller: Caller,
+    body: Record<string, unknown>,
+    live = false,
+  ): Promise<ApiResult> {
     return this.once(caller, '/v1/webhook_endpoints', body, async (client) => {
-      const { endpoint, changes } = await createEndpoint(client, caller.merchantId, body)
+      const { endpoint, changes } = await createEndpoint(client, caller.merchantId, body, {
+        allowLoopback: this.deps.webhookAllowLoopback === true,
+        live,
+      })
       return {
         status: 201,
         body: JSON.stringify(endpoint),

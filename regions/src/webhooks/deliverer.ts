@@ -2,6 +2,7 @@ import { signWebhook, webhookSignatureHeader } from '@meridian/core'
 import type pg from 'pg'
 import type { Logger } from '../log.ts'
 import { limitConcurrency } from '../processing/semaphore.ts'
+import { postWebhook } from './post.ts'
 import { nextDelayMs, type RetrySchedule } from './schedule.ts'
 
 export const deliveryTimeoutMs = 10_000
@@ -32,6 +33,8 @@ export class WebhookDeliverer {
     private readonly pool: pg.Pool,
     private readonly schedule: RetrySchedule,
     private readonly log: Logger,
+    /** Local development's loopback opt-in; every other internal address is always refused. */
+    private readonly policy: { readonly allowLoopback: boolean } = { allowLoopback: false },
     private readonly idlePollMs = 200,
   ) {}
 
@@ -85,17 +88,17 @@ export class WebhookDeliverer {
     const started = row.first_attempt_at ?? new Date()
     let error: string | undefined
     try {
-      const response = await fetch(row.url, {
-        method: 'POST',
-        headers: {
+      // The address is checked again here, against what the host resolves to now (SSRF).
+      const response = await postWebhook(
+        row.url,
+        {
           'content-type': 'application/json',
           [webhookSignatureHeader]: await signWebhook(row.secret, row.payload),
           'Meridian-Event-Id': row.event_id,
         },
-        body: row.payload,
-        signal: AbortSignal.timeout(deliveryTimeoutMs),
-      })
-      await response.body?.cancel()
+        row.payload,
+        { allowLoopback: this.policy.allowLoopback, timeoutMs: deliveryTimeoutMs },
+      )
       if (response.status >= 200 && response.status < 300) {
         await this.pool.query(
           `update webhook_deliveries set status = 'delivered', attempts = attempts + 1, delivered_at = now(),
@@ -104,7 +107,10 @@ export class WebhookDeliverer {
         )
         return
       }
-      error = `HTTP ${response.status}`
+      error =
+        response.status >= 300 && response.status < 400
+          ? `HTTP ${response.status} (redirects are not followed)`
+          : `HTTP ${response.status}`
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
     }

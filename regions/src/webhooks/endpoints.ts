@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import {
+  checkWebhookUrl,
   createEndpointSchema,
   errors,
   MeridianError,
@@ -33,9 +34,27 @@ function present(row: EndpointRow, secret?: string) {
   }
 }
 
-export async function createEndpoint(client: pg.PoolClient, merchantId: string, body: unknown) {
+export async function createEndpoint(
+  client: pg.PoolClient,
+  merchantId: string,
+  body: unknown,
+  options: { readonly allowLoopback: boolean; readonly live?: boolean },
+) {
   const parsed = parseWith(createEndpointSchema, body)
   if (!parsed.ok) throw parsed.error
+  // SSRF: no URL into the region's own network. Deliveries check the resolved address again.
+  const verdict = checkWebhookUrl(parsed.value.url, {
+    requireHttps: options.live === true,
+    allowLoopback: options.allowLoopback,
+  })
+  if (!verdict.ok) {
+    throw new MeridianError({
+      kind: 'invalid_request',
+      code: 'parameter_invalid',
+      message: `${verdict.reason}: webhook endpoints must be public addresses.`,
+      param: 'url',
+    })
+  }
   const count = await client.query<{ n: number }>(
     'select count(*)::int as n from webhook_endpoints where merchant_id = $1',
     [merchantId],

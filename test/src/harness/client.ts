@@ -30,7 +30,21 @@ export class RegionClient {
     /** The region the signature says the request is for (the edge's routing decision). */
     readonly region = 'us-east',
     private readonly epoch = fleet.epoch,
+    /** The key mode the signature carries (none: as an edge that signs no mode). */
+    private readonly mode?: 'test' | 'live',
   ) {}
+
+  /** The same caller with a key of this mode, as the edge signs it. */
+  withMode(mode: 'test' | 'live'): RegionClient {
+    return new RegionClient(
+      this.baseUrl,
+      this.secret,
+      this.merchantId,
+      this.region,
+      this.epoch,
+      mode,
+    )
+  }
 
   forMerchant(merchantId: string): RegionClient {
     return new RegionClient(this.baseUrl, this.secret, merchantId, this.region, this.epoch)
@@ -49,7 +63,15 @@ export class RegionClient {
     if (!options.unsigned) {
       headers[edgeSignatureHeader] = await signEdgeRequest(
         options.secret ?? this.secret,
-        { method, path, merchantId: this.merchantId, epoch: this.epoch, region: this.region, body },
+        {
+          method,
+          path,
+          merchantId: this.merchantId,
+          epoch: this.epoch,
+          region: this.region,
+          ...(this.mode ? { mode: this.mode } : {}),
+          body,
+        },
         options.signedAtSec,
       )
     }

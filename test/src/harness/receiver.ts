@@ -17,11 +17,17 @@ export class WebhookReceiver {
   readonly deliveries: Delivery[] = []
   secret = ''
   status: () => number = () => 200
+  /** Extra headers on every answer (a `Location` makes a redirect). */
+  headers: Record<string, string> = {}
+  /** Every request that reached this receiver, whatever it answered. */
+  hits = 0
   private server: Server | undefined
   url = ''
 
-  async start(): Promise<this> {
+  /** `listenHost` 0.0.0.0 makes the receiver reachable through addresses the region must refuse. */
+  async start(listenHost = '127.0.0.1'): Promise<this> {
     this.server = createServer((req, res) => {
+      this.hits++
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => {
@@ -39,11 +45,11 @@ export class WebhookReceiver {
               verdict,
             })
           }
-          res.writeHead(status).end()
+          res.writeHead(status, this.headers).end()
         })
       })
     })
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r))
+    await new Promise<void>((r) => this.server?.listen(0, listenHost, r))
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`
     return this
   }

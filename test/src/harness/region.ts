@@ -63,6 +63,8 @@ export async function startTestRegion(
     processorUrls: {},
     processorTimeoutMs: 2000,
     webhookTimeScale: 1,
+    // Test receivers listen on 127.0.0.1, as in local development.
+    webhookAllowLoopback: true,
     reconciler: {
       stuckAfterMs: 30_000,
       authorizationTtlMs: 7 * 24 * 3600_000,

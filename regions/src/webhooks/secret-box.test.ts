@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto'
+import { Secret } from '@meridian/core'
+import { describe, expect, it } from 'vitest'
+import { keyRingFromText, openSecret, sealSecret } from './secret-box.ts'
+
+const k = () => randomBytes(32).toString('base64')
+
+describe('webhook secret envelope encryption', () => {
+  const old = `k1:${k()}`
+  const next = `k2:${k()}`
+  const secret = new Secret('whsec_0123456789abcdef')
+
+  it('round-trips, and the sealed form holds neither the secret nor the key', () => {
+    const ring = keyRingFromText(old)
+    const sealed = sealSecret(ring, secret, 'we_1')
+    expect(sealed).not.toContain('whsec_')
+    expect(sealed.startsWith('wse1.k1.')).toBe(true)
+    expect(openSecret(ring, sealed, 'we_1').reveal()).toBe(secret.reveal())
+    expect(sealSecret(ring, secret, 'we_1')).not.toBe(sealed)
+  })
+
+  it('rotates: new secrets seal with the first key, old ones still open', () => {
+    const sealedOld = sealSecret(keyRingFromText(old), secret, 'we_1')
+    const rotated = keyRingFromText(`${next},${old}`)
+    expect(openSecret(rotated, sealedOld, 'we_1').reveal()).toBe(secret.reveal())
+    expect(sealSecret(rotated, secret, 'we_1').startsWith('wse1.k2.')).toBe(true)
+    expect(() => openSecret(keyRingFromText(next), sealedOld, 'we_1')).toThrow(/k1/)
+  })
+
+  it('refuses a value moved to another endpoint or altered', () => {
+    const ring = keyRingFromText(old)
+    const sealed = sealSecret(ring, secret, 'we_1')
+    expect(() => openSecret(ring, sealed, 'we_2')).toThrow()
+    const parts = sealed.split('.')
+    parts[5] = `A${parts[5]?.slice(1)}`
+    expect(() => openSecret(ring, parts.join('.'), 'we_1')).toThrow()
+  })
+
+  it.each(['', 'nocolon', 'k1:short', `bad id:${k()}`])('refuses key text %j', (text) => {
+    expect(() => keyRingFromText(text)).toThrow(/WEBHOOK_SECRET_KEYS/)
+  })
+})
