@@ -88,6 +88,20 @@ async function main(): Promise<void> {
         )
         return { count: rows[0]?.n ?? 0 }
       }
+      if (action === 'poison') {
+        // A real fault for one merchant only: its payment rows fail to insert with an error
+        // that is not an outage (SQLSTATE P0001), so the region answers a plain 500.
+        await r.db.pool.query(`
+          create or replace function meridian_test_poison() returns trigger language plpgsql as $$
+          begin
+            if new.merchant_id = 'mer_poison' then raise exception 'poisoned for a test'; end if;
+            return new;
+          end $$;
+          drop trigger if exists meridian_test_poison on payments;
+          create trigger meridian_test_poison before insert on payments
+            for each row execute function meridian_test_poison();`)
+        return { poisoned: id }
+      }
       if (action === 'counts') {
         // Rows of every table: a refused request leaves every one as it was (the fuzz suite).
         const { rows } = await r.db.pool.query<{ table_name: string }>(
