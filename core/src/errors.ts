@@ -9,7 +9,9 @@ export const errorKinds = {
   permission: { status: 403, type: 'permission_error', retriable: false },
   not_found: { status: 404, type: 'not_found_error', retriable: false },
   conflict: { status: 409, type: 'conflict_error', retriable: false },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', retriable: false },
   payload_too_large: { status: 413, type: 'invalid_request_error', retriable: false },
+  uri_too_long: { status: 414, type: 'invalid_request_error', retriable: false },
   idempotency_mismatch: { status: 422, type: 'idempotency_error', retriable: false },
   rate_limited: { status: 429, type: 'rate_limit_error', retriable: true },
   internal: { status: 500, type: 'api_error', retriable: true },
@@ -23,6 +25,8 @@ export type ErrorCode =
   | 'body_invalid_json'
   | 'body_too_large'
   | 'request_malformed'
+  | 'method_not_allowed'
+  | 'url_too_long'
   | 'parameter_missing'
   | 'parameter_invalid'
   | 'parameter_unknown'

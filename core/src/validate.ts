@@ -50,6 +50,9 @@ export function parseWith<S extends z.ZodType>(
   }
 }
 
+/** Request bodies larger than this are refused (413) by the edge and again by the region. */
+export const bodyBytesMax = 16 * 1024
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /**

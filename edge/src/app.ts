@@ -12,6 +12,7 @@ import { forward } from './forward.ts'
 import { type FailureKind, HealthBoard } from './health.ts'
 import { authenticate } from './keys.ts'
 import type { Admission } from './lease.ts'
+import { allowedMethods, checkRequestLine, readBody } from './limits.ts'
 import { edgeLog } from './log.ts'
 import { limiterFor } from './ratelimit.ts'
 
@@ -108,12 +109,16 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
   app.onError((error, c) => {
     const http = toHttpError(error, c.get('requestId'))
     if (!(error instanceof MeridianError)) edgeLog('error', 'unhandled error', { error })
-    return c.json(http.body, http.status as 500, http.headers)
+    const headers: Record<string, string> = { ...http.headers }
+    if (error instanceof MeridianError && error.code === 'method_not_allowed')
+      headers.Allow = allowedMethods.join(', ')
+    return c.json(http.body, http.status as 500, headers)
   })
 
   app.get('/healthz', (c) => c.json({ status: 'ok', regions: health.snapshot() }))
 
   app.all('/v1/*', async (c) => {
+    checkRequestLine(c.req.raw)
     const settings = settingsOf(c.env)
     const timing = new ServerTiming()
     const key = await timing.measure('auth', () =>
@@ -135,7 +140,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
       })
     }
     const url = new URL(c.req.url)
-    const body = new Uint8Array(await c.req.arrayBuffer())
+    const body = await readBody(c.req.raw)
     const route = routeOrder(registry, key.merchantId)
     const order = health.order(
       route,

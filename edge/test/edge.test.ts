@@ -277,3 +277,54 @@ describe('failover and failback', () => {
     expect(seen[0]).toBe('eu-west')
   })
 })
+
+describe('limits the edge enforces before any hop', () => {
+  const call = (path: string, init: RequestInit = {}) =>
+    SELF.fetch(`https://edge.meridian.test${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${keys.acme}`, ...(init.headers ?? {}) },
+    })
+  const codeOf = async (res: Response) =>
+    ((await res.json()) as { error: { code: string } }).error.code
+
+  it('405 with Allow for a method the API has no route for', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      const res = await call('/v1/payments', { method })
+      expect(res.status).toBe(405)
+      expect(res.headers.get('Allow')).toBe('GET, HEAD, POST')
+      expect(await codeOf(res)).toBe('method_not_allowed')
+    }
+  })
+
+  it('414 for a URL longer than urlCharsMax', async () => {
+    const res = await call(`/v1/payments?starting_after=${'a'.repeat(5000)}`)
+    expect(res.status).toBe(414)
+    expect(await codeOf(res)).toBe('url_too_long')
+  })
+
+  it('413 for a body over the limit, declared or streamed without a length', async () => {
+    const big = new TextEncoder().encode(`{"description":"${'x'.repeat(20_000)}"}`)
+    const declared = await call('/v1/payments', {
+      method: 'POST',
+      headers: { 'idempotency-key': `big-${Date.now()}`, 'content-type': 'application/json' },
+      body: big,
+    })
+    expect(declared.status).toBe(413)
+    expect(await codeOf(declared)).toBe('body_too_large')
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < big.length; i += 1024) controller.enqueue(big.slice(i, i + 1024))
+        controller.close()
+      },
+    })
+    const streamed = await call('/v1/payments', {
+      method: 'POST',
+      headers: { 'idempotency-key': `big-s-${Date.now()}`, 'content-type': 'application/json' },
+      body: stream,
+      // @ts-expect-error: workerd's fetch takes a stream body; the DOM typing asks for `duplex`.
+      duplex: 'half',
+    })
+    expect(streamed.status).toBe(413)
+    expect(await codeOf(streamed)).toBe('body_too_large')
+  })
+})

@@ -1,4 +1,5 @@
 import {
+  bodyBytesMax,
   decodeUtf8,
   edgeSignatureHeader,
   errors,
@@ -15,8 +16,6 @@ import {
 import type { Context, MiddlewareHandler } from 'hono'
 import type { ApiEnv } from './context.ts'
 
-/** Request bodies larger than this are refused before they are read into memory. */
-export const bodyBytesMax = 16 * 1024
 const requestIdPattern = /^req_[0-9a-z]{26}$/
 
 /** Reuse the edge's Request-Id so one id follows a request through every hop; else mint one. */
