@@ -9,9 +9,11 @@ describe('error union to HTTP', () => {
       set.add(spec.status)
       statusesByType.set(spec.type, set)
     }
-    // 400 and 413 are both malformed requests; every other type maps to exactly one status.
+    // 400, 405, 413 and 414 are all malformed requests (as Stripe types them); every other type
+    // maps to exactly one status.
     for (const [type, statuses] of statusesByType) {
-      if (type === 'invalid_request_error') expect([...statuses].sort()).toEqual([400, 413])
+      if (type === 'invalid_request_error')
+        expect([...statuses].sort()).toEqual([400, 405, 413, 414])
       else expect(statuses.size, type).toBe(1)
     }
   })
