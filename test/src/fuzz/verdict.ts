@@ -1,4 +1,5 @@
 import { errorObjectSchema } from '@meridian/core'
+import { readAnswer } from '../harness/client.ts'
 
 /** How many cases each target gets per run; FUZZ_RUNS_SCALE scales them (e.g. 10 for a long soak). */
 /** Environment variables where there are any (Node); inside workerd there are none. */
@@ -23,13 +24,7 @@ export interface Verdict {
 }
 
 export async function verdictOf(response: Response): Promise<Verdict> {
-  const text = await response.text()
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
+  const { text, json } = await readAnswer(response)
   const parsed = errorObjectSchema.safeParse(json)
   return { status: response.status, text, json, error: parsed.success ? parsed.data : undefined }
 }

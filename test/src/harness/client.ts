@@ -21,6 +21,16 @@ export interface RequestOptions {
   readonly secret?: string
 }
 
+/** An answer's text, and its JSON when it is JSON (undefined otherwise: tests assert on it). */
+export async function readAnswer(response: Response): Promise<{ text: string; json: unknown }> {
+  const text = await response.text()
+  try {
+    return { text, json: JSON.parse(text) }
+  } catch {
+    return { text, json: undefined }
+  }
+}
+
 /** Calls a region exactly as the edge does: signed with the helper the edge uses. */
 export class RegionClient {
   constructor(
@@ -80,13 +90,7 @@ export class RegionClient {
       headers,
       ...(body === '' ? {} : { body }),
     })
-    const text = await response.text()
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined
-    }
+    const { text, json } = await readAnswer(response)
     return { status: response.status, headers: response.headers, text, json }
   }
 
