@@ -84,8 +84,10 @@ export const webhookEndpointObjectSchema = z.strictObject({
   enabled_events: z.array(z.string()),
   status: z.enum(['enabled', 'disabled']),
   created: z.number().int(),
-  /** Present only in the answer that created the endpoint. */
+  /** Present only in the answer that created the endpoint or rolled its secret. */
   secret: z.string().optional(),
+  /** After a roll: when the secrets it replaced stop signing deliveries (unix seconds). */
+  previous_secrets_expire: z.number().int().optional(),
 })
 
 export const webhookEndpointListSchema = z.strictObject({

@@ -17,7 +17,7 @@ import {
   createRefundSchema,
   listPaymentsQuerySchema,
 } from './payments.ts'
-import { createEndpointSchema, replaySchema } from './webhooks.ts'
+import { createEndpointSchema, replaySchema, rollSecretSchema } from './webhooks.ts'
 
 type JsonSchema = Record<string, unknown>
 
@@ -58,6 +58,8 @@ const idempotencyKey = {
 }
 const paymentId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } }
 
+const statusText: Record<string, string> = { '200': 'OK', '201': 'Created', '202': 'Accepted' }
+
 function post(
   summary: string,
   body: string,
@@ -70,7 +72,7 @@ function post(
     parameters: path ? [paymentId, idempotencyKey] : [idempotencyKey],
     requestBody: { required: false, content: json(body) },
     responses: {
-      [status]: { description: status === '201' ? 'Created' : 'Accepted', content: json(ok) },
+      [status]: { description: statusText[status] ?? status, content: json(ok) },
       ...errorResponses,
     },
   }
@@ -155,6 +157,15 @@ export function buildOpenApi(): JsonSchema {
           true,
         ),
       },
+      '/v1/webhook_endpoints/{id}/roll_secret': {
+        post: post(
+          'Roll the signing secret: the answer carries the new one, once; the old one keeps signing beside it for expires_in seconds',
+          'RollWebhookSecret',
+          'WebhookEndpoint',
+          true,
+          '200',
+        ),
+      },
     },
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
@@ -170,6 +181,7 @@ export function buildOpenApi(): JsonSchema {
         Balance: schema(balanceObjectSchema, 'output'),
         CreateWebhookEndpoint: schema(createEndpointSchema, 'input'),
         ReplayWebhooks: schema(replaySchema, 'input'),
+        RollWebhookSecret: schema(rollSecretSchema, 'input'),
         WebhookEndpoint: schema(webhookEndpointObjectSchema, 'output'),
         WebhookEndpointList: schema(webhookEndpointListSchema, 'output'),
         WebhookReplay: schema(webhookReplaySchema, 'output'),

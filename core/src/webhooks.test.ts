@@ -48,6 +48,19 @@ describe('webhook signatures', () => {
     expect((await verifyWebhookSignature('whsec_new', `${fresh},${old}`, 'x', now)).ok).toBe(true)
     expect((await verifyWebhookSignature('whsec_old', `${fresh},${old}`, 'x', now)).ok).toBe(true)
   })
+
+  it('signs with every secret given, newest first, under one timestamp', async () => {
+    const both = await signWebhook(['whsec_new', 'whsec_old'], 'x', now)
+    expect(both.split(',')).toEqual([
+      `t=${now}`,
+      (await signWebhook('whsec_new', 'x', now)).split(',')[1],
+      (await signWebhook('whsec_old', 'x', now)).split(',')[1],
+    ])
+    for (const secret of ['whsec_new', 'whsec_old'])
+      expect((await verifyWebhookSignature(secret, both, 'x', now)).ok).toBe(true)
+    expect((await verifyWebhookSignature('whsec_other', both, 'x', now)).ok).toBe(false)
+    await expect(signWebhook([], 'x', now)).rejects.toThrow(/at least one secret/)
+  })
 })
 
 describe('webhook event bodies', () => {

@@ -12,13 +12,27 @@ import { constantTimeEqual, hmacSha256Hex } from './signing.ts'
 export const webhookSignatureHeader = 'Meridian-Signature'
 export const webhookToleranceSec = 300
 
+/**
+ * Sign with every secret in `secrets` (newest first): while a secret is being rolled, a delivery
+ * carries one `v1` per secret still valid, so receivers holding either copy accept it.
+ */
 export async function signWebhook(
-  secret: string,
+  secrets: string | readonly string[],
   body: string,
   nowSec = Math.floor(Date.now() / 1000),
 ): Promise<string> {
-  return `t=${nowSec},v1=${await hmacSha256Hex(secret, `${nowSec}.${body}`)}`
+  const all = typeof secrets === 'string' ? [secrets] : secrets
+  if (all.length === 0) throw new Error('signWebhook needs at least one secret')
+  const signatures = await Promise.all(all.map((s) => hmacSha256Hex(s, `${nowSec}.${body}`)))
+  return [`t=${nowSec}`, ...signatures.map((v) => `v1=${v}`)].join(',')
 }
+
+/**
+ * Rolling an endpoint's secret: the old one keeps signing deliveries (beside the new one) for
+ * `expires_in` seconds, so merchants can deploy the new secret without dropping a delivery.
+ */
+export const webhookSecretOverlapSecDefault = 24 * 3600
+export const webhookSecretOverlapSecMax = 7 * 24 * 3600
 
 export type WebhookVerdict =
   | { readonly ok: true; readonly timestampSec: number }
@@ -105,3 +119,8 @@ export const createEndpointSchema = z.strictObject({
 })
 
 export const replaySchema = z.strictObject({ event_id: z.string().max(64).optional() })
+
+export const rollSecretSchema = z.strictObject({
+  /** Seconds the current secret stays valid beside the new one; 0 retires it at once. */
+  expires_in: z.number().int().min(0).max(webhookSecretOverlapSecMax).optional(),
+})

@@ -17,7 +17,7 @@ import {
   spawnService,
   startUpstashStandIn,
 } from '@meridian/local'
-import { exitWithParent } from '@meridian/regions'
+import { exitWithParent, newKeyRingText } from '@meridian/regions'
 import { createTestDb, prepareTestDatabase, type TestDb } from '@meridian/test/harness'
 
 interface RegionProc {
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   if (problems.length > 0) throw new Error(describeProblems(problems))
   await prepareTestDatabase()
   const edgeSecret = randomBytes(24).toString('hex')
+  const webhookSecretKeys = newKeyRingText()
   const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
   const regions = new Map<string, RegionProc>()
   const launch = async (id: string, r: RegionProc) => {
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
         KAFKA_BROKERS: '127.0.0.1:9',
         ROLES: 'api',
         EDGE_SECRET: edgeSecret,
+        WEBHOOK_SECRET_KEYS: webhookSecretKeys,
         LOG_LEVEL: 'error',
       },
     })

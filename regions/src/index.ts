@@ -49,3 +49,4 @@ export {
 } from './store/rows.ts'
 export { getPaymentState, type PaymentState } from './store/state.ts'
 export { ensureTopics } from './topics.ts'
+export { type KeyRing, keyRingFromText, newKeyRingText } from './webhooks/secret-box.ts'

@@ -13,8 +13,54 @@ export interface WebhookEndpointConfig {
   url: string
   enabledEvents: string[]
   status: 'enabled' | 'disabled'
-  secret: string
+  /**
+   * Signing secrets by id, sealed (webhooks/secret-box.ts): never plaintext in the document,
+   * which every region stores and Kafka carries. A map rather than one field so that two regions
+   * rolling at once both keep their new secret (each merchant got one of them): a roll adds an
+   * entry and sets `expiresMs` on the others.
+   */
+  secrets: Record<string, WebhookSecretConfig>
   createdMs: number
+}
+
+export interface WebhookSecretConfig {
+  sealed: string
+  createdMs: number
+  /** Absent: valid until a roll retires it. */
+  expiresMs?: number
+}
+
+/**
+ * Roll an endpoint's secrets inside a document edit: `entry` joins as `id`; every other secret
+ * still valid expires at `expireMs` (or earlier, if it already would); expired ones are dropped.
+ * Two regions rolling at once each add their entry, so both new secrets stay valid after merge.
+ */
+export function rollSecrets(
+  endpoint: WebhookEndpointConfig,
+  id: string,
+  entry: WebhookSecretConfig,
+  nowMs: number,
+  expireMs: number,
+): void {
+  for (const [other, s] of Object.entries(endpoint.secrets)) {
+    if (s.expiresMs !== undefined && s.expiresMs <= nowMs) delete endpoint.secrets[other]
+    else if (s.expiresMs === undefined || s.expiresMs > expireMs) s.expiresMs = expireMs
+  }
+  endpoint.secrets[id] = entry
+}
+
+/** The secrets of an endpoint as the view stores them: newest first, ties by id. */
+export function secretsNewestFirst(
+  secrets: Readonly<Record<string, WebhookSecretConfig>> | undefined,
+): { id: string; sealed: string; createdMs: number; expiresMs?: number }[] {
+  return Object.entries(secrets ?? {})
+    .map(([id, s]) => ({
+      id,
+      sealed: s.sealed,
+      createdMs: s.createdMs,
+      ...(s.expiresMs === undefined ? {} : { expiresMs: s.expiresMs }),
+    }))
+    .sort((a, b) => b.createdMs - a.createdMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
 export interface MerchantConfig {
@@ -130,10 +176,19 @@ export async function materializeEndpoints(
 ): Promise<void> {
   for (const [id, e] of Object.entries(doc.webhookEndpoints)) {
     await client.query(
-      `insert into webhook_endpoints (id, merchant_id, url, secret, enabled_events, status, created_at)
+      `insert into webhook_endpoints (id, merchant_id, url, secrets, enabled_events, status, created_at)
        values ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0))
-       on conflict (id) do update set url = excluded.url, enabled_events = excluded.enabled_events, status = excluded.status`,
-      [id, merchantId, e.url, e.secret, [...e.enabledEvents], e.status, e.createdMs],
+       on conflict (id) do update set url = excluded.url, enabled_events = excluded.enabled_events,
+         status = excluded.status, secrets = excluded.secrets`,
+      [
+        id,
+        merchantId,
+        e.url,
+        JSON.stringify(secretsNewestFirst(e.secrets)),
+        [...e.enabledEvents],
+        e.status,
+        e.createdMs,
+      ],
     )
   }
 }

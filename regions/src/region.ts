@@ -192,7 +192,7 @@ async function startWebhooks(shared: Shared, groupPrefix: string): Promise<() =>
     pool,
     { ...webhookSchedule, timeScale: config.webhookTimeScale },
     log,
-    { allowLoopback: config.webhookAllowLoopback },
+    { allowLoopback: config.webhookAllowLoopback, secretKeys: config.webhookSecretKeys },
   )
   const dispatcher = new WebhookDispatcher(
     bus,
@@ -260,6 +260,7 @@ async function startApi(
     clock,
     outboxWritten: onCommitted,
     webhookAllowLoopback: config.webhookAllowLoopback,
+    webhookSecretKeys: config.webhookSecretKeys,
   })
   let draining = false
   const app = createRegionApp({

@@ -28,6 +28,7 @@ import {
   ensureDatabase,
   ensureSchema,
   migrate,
+  newKeyRingText,
   withDatabase,
 } from '@meridian/regions'
 import { percentile } from './load.ts'
@@ -120,6 +121,7 @@ async function interleaved(
 
 async function main(): Promise<void> {
   const secret = randomBytes(24).toString('hex')
+  const webhookSecretKeys = newKeyRingText()
   const url = withDatabase(databaseUrl(), 'meridian_bench')
   await ensureDatabase(url)
   const tag = Date.now().toString(36)
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
         KAFKA_BROKERS: '127.0.0.1:9',
         ROLES: 'api',
         EDGE_SECRET: secret,
+        WEBHOOK_SECRET_KEYS: webhookSecretKeys,
         LOG_LEVEL: 'error',
       },
     })

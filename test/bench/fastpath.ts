@@ -21,6 +21,7 @@ import {
   ensureDatabase,
   ensureSchema,
   migrate,
+  newKeyRingText,
   withDatabase,
 } from '@meridian/regions'
 import { closedLoop, errorsCell, openLoop, type PreparedRequest, summarize } from './load.ts'
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
       KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker?.bootstrap ?? '',
       EVENTS_TOPIC: `bench-${schema}`,
       EDGE_SECRET: secret,
+      WEBHOOK_SECRET_KEYS: newKeyRingText(),
       LOG_LEVEL: 'error',
     }
     const region = await spawnService({

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { newKeyRingText } from '@meridian/regions'
 import { type EdgeRuntime, type LocalEdge, startEdge } from './edge.ts'
 import type { ServiceProcess } from './processes.ts'
 import {
@@ -93,6 +94,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
     stops.push(() => topology.stop())
     const edgeSecret = newEdgeSecret()
+    // Fresh per run, like the databases: the key that seals webhook secrets at rest.
+    const webhookSecretKeys = newKeyRingText()
     const simulators = await startSimulators({
       log,
       verbose,
@@ -109,6 +112,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await inEveryRegion(topology, services, async (region) =>
       startRegionServices(region, {
         edgeSecret,
+        webhookSecretKeys,
         processorUrls: simulators.urls,
         processorPins: { url: upstash.url, token: upstash.token, prefix: topology.pinsPrefix },
         log,

@@ -91,6 +91,8 @@ export async function startReplicationService(
 
 export interface ServiceOptions {
   readonly edgeSecret: string
+  /** WEBHOOK_SECRET_KEYS for every region (one ring: sealed secrets replicate). */
+  readonly webhookSecretKeys: string
   /** Where regions agree on a payment's processor: the Upstash stand-in, as the edge's. */
   readonly processorPins: { readonly url: string; readonly token: string; readonly prefix: string }
   /** Processor name → simulator URL. */
@@ -112,6 +114,7 @@ function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string,
     REDIS_PREFIX: region.redisPrefix,
     KAFKA_BROKERS: region.kafka.bootstrap,
     EDGE_SECRET: options.edgeSecret,
+    WEBHOOK_SECRET_KEYS: options.webhookSecretKeys,
     UPSTASH_REDIS_REST_URL: options.processorPins.url,
     UPSTASH_REDIS_REST_TOKEN: options.processorPins.token,
     // One register for the gateway's regions (pnpm start's and a drill's apart).

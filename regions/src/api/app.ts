@@ -125,6 +125,11 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
       await deps.merchants.replayWebhooks(caller(c), pathId(c, 'webhook endpoint'), jsonBody(c)),
     ),
   )
+  v1.post('/webhook_endpoints/:id/roll_secret', async (c) =>
+    send(
+      await deps.merchants.rollWebhookSecret(caller(c), pathId(c, 'webhook endpoint'), jsonBody(c)),
+    ),
+  )
   app.route('/v1', v1)
   return app
 }

@@ -18,7 +18,14 @@ import {
   inTransaction,
   type StoredResponse,
 } from '../store/payments.ts'
-import { createEndpoint, listEndpoints, replayDeadLetters } from '../webhooks/endpoints.ts'
+import {
+  createEndpoint,
+  listEndpoints,
+  replayDeadLetters,
+  revealStoredSecret,
+  rollSecret,
+} from '../webhooks/endpoints.ts'
+import type { KeyRing } from '../webhooks/secret-box.ts'
 import { makeEvent } from './events.ts'
 import type { Caller, IdempotencyGuard } from './guard.ts'
 import { type ApiResult, answerDecision, ok, rateLimited } from './outcomes.ts'
@@ -40,6 +47,8 @@ export class MerchantService {
       readonly outboxWritten?: () => void
       /** Local development's loopback opt-in for webhook URLs (RegionConfig). */
       readonly webhookAllowLoopback?: boolean
+      /** Seals webhook signing secrets at rest (RegionConfig.webhookSecretKeys). */
+      readonly webhookSecretKeys: KeyRing
     },
   ) {}
 
@@ -63,10 +72,11 @@ export class MerchantService {
     body: Record<string, unknown>,
     live = false,
   ): Promise<ApiResult> {
-    return this.once(caller, '/v1/webhook_endpoints', body, async (client) => {
+    const created = this.once(caller, '/v1/webhook_endpoints', body, async (client) => {
       const { endpoint, changes } = await createEndpoint(client, caller.merchantId, body, {
         allowLoopback: this.deps.webhookAllowLoopback === true,
         live,
+        keys: this.deps.webhookSecretKeys,
       })
       return {
         status: 201,
@@ -75,6 +85,37 @@ export class MerchantService {
         event: { type: 'merchant.config_changed', payload: { changes } },
       }
     })
+    return this.revealed(created)
+  }
+
+  rollWebhookSecret(
+    caller: Caller,
+    endpointId: string,
+    body: Record<string, unknown>,
+  ): Promise<ApiResult> {
+    const path = `/v1/webhook_endpoints/${endpointId}/roll_secret`
+    const rolled = this.once(caller, path, body, async (client) => {
+      const { endpoint, changes } = await rollSecret(
+        client,
+        caller.merchantId,
+        endpointId,
+        body,
+        this.deps.webhookSecretKeys,
+      )
+      return {
+        status: 200,
+        body: JSON.stringify(endpoint),
+        resourceId: endpointId,
+        event: { type: 'merchant.config_changed', payload: { changes } },
+      }
+    })
+    return this.revealed(rolled)
+  }
+
+  /** First answers and replays alike: the stored body holds the secret sealed. */
+  private async revealed(answer: Promise<ApiResult>): Promise<ApiResult> {
+    const result = await answer
+    return { ...result, body: revealStoredSecret(this.deps.webhookSecretKeys, result.body) }
   }
 
   replayWebhooks(

@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts'
 import { limitConcurrency } from '../processing/semaphore.ts'
 import { postWebhook } from './post.ts'
 import { nextDelayMs, type RetrySchedule } from './schedule.ts'
+import { type KeyRing, openSecret } from './secret-box.ts'
 
 export const deliveryTimeoutMs = 10_000
 export const deliveriesPerPassMax = 100
@@ -12,12 +13,26 @@ const leaseMs = 60_000
 
 interface Due {
   id: string
+  endpoint_id: string
   event_id: string
   payload: string
   attempts: number
   first_attempt_at: Date | null
   url: string
-  secret: string
+  /** Sealed, newest first (merchant-config.ts secretsNewestFirst). */
+  secrets: { sealed: string; expiresMs?: number }[]
+}
+
+/** The secrets that sign a delivery now, opened: every one not yet expired, newest first. */
+export function signingSecrets(
+  keys: KeyRing,
+  endpointId: string,
+  secrets: readonly { sealed: string; expiresMs?: number }[],
+  nowMs: number,
+): string[] {
+  const valid = secrets.filter((s) => s.expiresMs === undefined || s.expiresMs > nowMs)
+  if (valid.length === 0) throw new Error('the endpoint has no valid signing secret: roll it')
+  return valid.map((s) => openSecret(keys, s.sealed, endpointId).reveal())
 }
 
 /**
@@ -33,8 +48,11 @@ export class WebhookDeliverer {
     private readonly pool: pg.Pool,
     private readonly schedule: RetrySchedule,
     private readonly log: Logger,
-    /** Local development's loopback opt-in; every other internal address is always refused. */
-    private readonly policy: { readonly allowLoopback: boolean } = { allowLoopback: false },
+    /**
+     * `allowLoopback`: local development's opt-in; every other internal address is always
+     * refused. `secretKeys` open the endpoints' sealed signing secrets.
+     */
+    private readonly policy: { readonly allowLoopback: boolean; readonly secretKeys: KeyRing },
     private readonly idlePollMs = 200,
   ) {}
 
@@ -76,7 +94,7 @@ export class WebhookDeliverer {
        where d.endpoint_id = e.id and d.id in (
          select id from webhook_deliveries where status = 'pending' and next_attempt_at <= now()
          order by next_attempt_at limit $2 for update skip locked)
-       returning d.id, d.event_id, d.payload, d.attempts, d.first_attempt_at, e.url, e.secret`,
+       returning d.id, d.endpoint_id, d.event_id, d.payload, d.attempts, d.first_attempt_at, e.url, e.secrets`,
       [String(leaseMs), deliveriesPerPassMax],
     )
     const limit = limitConcurrency(16)
@@ -93,7 +111,10 @@ export class WebhookDeliverer {
         row.url,
         {
           'content-type': 'application/json',
-          [webhookSignatureHeader]: await signWebhook(row.secret, row.payload),
+          [webhookSignatureHeader]: await signWebhook(
+            signingSecrets(this.policy.secretKeys, row.endpoint_id, row.secrets, Date.now()),
+            row.payload,
+          ),
           'Meridian-Event-Id': row.event_id,
         },
         row.payload,

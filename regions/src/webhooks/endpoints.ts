@@ -7,9 +7,13 @@ import {
   newId,
   parseWith,
   replaySchema,
+  rollSecretSchema,
+  Secret,
+  webhookSecretOverlapSecDefault,
 } from '@meridian/core'
 import type pg from 'pg'
-import { editConfig } from '../merchant-config.ts'
+import { editConfig, rollSecrets, type WebhookEndpointConfig } from '../merchant-config.ts'
+import { type KeyRing, openSecret, sealSecret } from './secret-box.ts'
 
 export const endpointsPerMerchantMax = 16
 
@@ -21,7 +25,7 @@ interface EndpointRow {
   created_at: Date
 }
 
-function present(row: EndpointRow, secret?: string) {
+function present(row: EndpointRow, secret?: { sealed: string; previousExpireMs?: number }) {
   return {
     id: row.id,
     object: 'webhook_endpoint',
@@ -29,16 +33,44 @@ function present(row: EndpointRow, secret?: string) {
     enabled_events: row.enabled_events,
     status: row.status,
     created: Math.floor(row.created_at.getTime() / 1000),
-    // Shown once, when the endpoint is created; store it to verify Meridian-Signature.
-    ...(secret ? { secret } : {}),
+    // Shown once, when the endpoint is created or its secret rolled; store it to verify
+    // Meridian-Signature. The answer is stored for idempotent replays, so it holds the secret
+    // sealed; revealStoredSecret opens it on the way out.
+    ...(secret ? { secret: secret.sealed } : {}),
+    ...(secret?.previousExpireMs === undefined
+      ? {}
+      : { previous_secrets_expire: Math.ceil(secret.previousExpireMs / 1000) }),
   }
+}
+
+function newSecret(ring: KeyRing, endpointId: string, nowMs: number) {
+  const secret = new Secret(`whsec_${randomBytes(24).toString('hex')}`)
+  const id = `ws_${randomBytes(8).toString('hex')}`
+  return { id, entry: { sealed: sealSecret(ring, secret, endpointId), createdMs: nowMs } }
+}
+
+/**
+ * A stored create or roll answer carries its secret sealed (idempotency records are stored and
+ * replicated like any other data); the merchant gets it opened. Other answers pass unchanged.
+ */
+export function revealStoredSecret(ring: KeyRing, body: string): string {
+  if (!body.includes('wse1.')) return body
+  const parsed = JSON.parse(body) as { object?: unknown; id?: unknown; secret?: unknown }
+  if (
+    parsed.object !== 'webhook_endpoint' ||
+    typeof parsed.id !== 'string' ||
+    typeof parsed.secret !== 'string' ||
+    !parsed.secret.startsWith('wse1.')
+  )
+    return body
+  return JSON.stringify({ ...parsed, secret: openSecret(ring, parsed.secret, parsed.id).reveal() })
 }
 
 export async function createEndpoint(
   client: pg.PoolClient,
   merchantId: string,
   body: unknown,
-  options: { readonly allowLoopback: boolean; readonly live?: boolean },
+  options: { readonly allowLoopback: boolean; readonly live?: boolean; readonly keys: KeyRing },
 ) {
   const parsed = parseWith(createEndpointSchema, body)
   if (!parsed.ok) throw parsed.error
@@ -65,14 +97,20 @@ export async function createEndpoint(
       `A merchant may have at most ${endpointsPerMerchantMax} webhook endpoints.`,
     )
   }
-  const secret = `whsec_${randomBytes(24).toString('hex')}`
   const id = newId('webhookEndpoint')
   const createdMs = Date.now()
+  const secret = newSecret(options.keys, id, createdMs)
   const enabledEvents = parsed.value.enabled_events ?? ['*']
   const { url } = parsed.value
   // The merchant's configuration document is the source; webhook_endpoints is its view.
   const changes = await editConfig(client, merchantId, (d) => {
-    d.webhookEndpoints[id] = { url, enabledEvents, status: 'enabled', secret, createdMs }
+    d.webhookEndpoints[id] = {
+      url,
+      enabledEvents,
+      status: 'enabled',
+      secrets: { [secret.id]: secret.entry },
+      createdMs,
+    }
   })
   const row: EndpointRow = {
     id,
@@ -81,7 +119,38 @@ export async function createEndpoint(
     status: 'enabled',
     created_at: new Date(createdMs),
   }
-  return { endpoint: present(row, secret), changes }
+  return { endpoint: present(row, secret.entry), changes }
+}
+
+/**
+ * A new signing secret for an endpoint. Every secret still valid keeps signing beside it until
+ * `expires_in` seconds from now (never later than it would have anyway); secrets already expired
+ * are dropped from the document.
+ */
+export async function rollSecret(
+  client: pg.PoolClient,
+  merchantId: string,
+  endpointId: string,
+  body: unknown,
+  keys: KeyRing,
+) {
+  const parsed = parseWith(rollSecretSchema, body)
+  if (!parsed.ok) throw parsed.error
+  const { rows } = await client.query<EndpointRow>(
+    'select id, url, enabled_events, status, created_at from webhook_endpoints where id = $1 and merchant_id = $2',
+    [endpointId, merchantId],
+  )
+  const row = rows[0]
+  if (!row) throw errors.notFound('webhook endpoint', endpointId)
+  const nowMs = Date.now()
+  const expireMs = nowMs + 1000 * (parsed.value.expires_in ?? webhookSecretOverlapSecDefault)
+  const secret = newSecret(keys, endpointId, nowMs)
+  const changes = await editConfig(client, merchantId, (d) => {
+    const endpoint: WebhookEndpointConfig | undefined = d.webhookEndpoints[endpointId]
+    if (!endpoint) throw errors.notFound('webhook endpoint', endpointId)
+    rollSecrets(endpoint, secret.id, secret.entry, nowMs, expireMs)
+  })
+  return { endpoint: present(row, { ...secret.entry, previousExpireMs: expireMs }), changes }
 }
 
 export async function listEndpoints(pool: pg.Pool, merchantId: string) {

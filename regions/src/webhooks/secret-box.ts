@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { Secret } from '@meridian/core'
 
 /**
- * Envelope encryption for webhook endpoint secrets (issue 17 part 6; not wired in yet): each
+ * Envelope encryption for webhook endpoint secrets: each
  * secret gets its own AES-256-GCM data key, and the data key is wrapped by a key-encryption key
  * (KEK) named by an id, so KEKs can rotate: new secrets are sealed with the first (current) key,
  * old ones still open with any key still listed. Sealed form, safe to store and replicate:
@@ -33,6 +33,14 @@ export function keyRingFromText(text: string): KeyRing {
     })
   if (keys.length === 0) throw new Error('WEBHOOK_SECRET_KEYS: at least one key')
   return { keys }
+}
+
+/**
+ * A fresh one-key ring as WEBHOOK_SECRET_KEYS text, for local topologies and tests (`pnpm start`
+ * makes one per run; its databases start empty too). The cloud's comes from a secret store.
+ */
+export function newKeyRingText(id = 'local'): string {
+  return `${id}:${randomBytes(32).toString('base64')}`
 }
 
 function gcm(key: Buffer, plain: Buffer, aad: string): { iv: Buffer; sealed: Buffer } {

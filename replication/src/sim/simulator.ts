@@ -238,7 +238,8 @@ export function runSimulation(options: SimOptions): SimReport {
           url: `https://${at}.example/${endpoint}`,
           enabledEvents: ['*'],
           status: 'enabled',
-          secret: 'whsec_sim',
+          // The shape, not a real sealed value: the simulator never opens it.
+          secrets: { ws_sim: { sealed: 'wse1.sim', createdMs: 0 } },
           createdMs: 0,
         }
         if (rng.chance(0.3)) d.limits.ratePerSec = 1 + rng.int(100)

@@ -13,6 +13,7 @@ import {
   startUpstashStandIn,
   type UpstashStandIn,
 } from '@meridian/local'
+import { newKeyRingText } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, type TestDb } from '../harness/pg.ts'
 import { createTestRedis, type TestRedis } from '../harness/redis.ts'
@@ -51,6 +52,7 @@ beforeAll(async () => {
       REDIS_PREFIX: redis.keys.prefix,
       KAFKA_BROKERS: '127.0.0.1:9',
       EDGE_SECRET: secret,
+      WEBHOOK_SECRET_KEYS: newKeyRingText(),
       ROLES: 'api',
       LOG_LEVEL: 'error',
     },

@@ -52,6 +52,7 @@ describe('GET /openapi.json', () => {
         'POST /v1/webhook_endpoints',
         'GET /v1/webhook_endpoints',
         'POST /v1/webhook_endpoints/{id}/replay',
+        'POST /v1/webhook_endpoints/{id}/roll_secret',
       ].sort(),
     )
   })

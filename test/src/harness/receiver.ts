@@ -7,6 +7,10 @@ export interface Delivery {
   // biome-ignore lint/suspicious/noExplicitAny: webhook bodies are checked by the tests that read them.
   readonly body: any
   readonly verdict: WebhookVerdict
+  /** The Meridian-Signature header as sent (one `v1` per secret signing it). */
+  readonly signature: string
+  /** The body exactly as received (signatures are over these bytes). */
+  readonly raw: string
 }
 
 /**
@@ -43,6 +47,8 @@ export class WebhookReceiver {
               eventId: String(req.headers['meridian-event-id']),
               body: JSON.parse(text),
               verdict,
+              signature: String(req.headers['meridian-signature']),
+              raw: text,
             })
           }
           res.writeHead(status, this.headers).end()

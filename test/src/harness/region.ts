@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { defaultFraudPolicy, Secret } from '@meridian/core'
 import {
   type BusAdmin,
+  keyRingFromText,
+  newKeyRingText,
   quietLogger,
   type RegionConfig,
   type RunningRegion,
@@ -27,6 +29,12 @@ export interface TestRegion {
   topicSize(): Promise<number>
   stop(): Promise<void>
 }
+
+/**
+ * One key ring for every region this test process starts: sealed webhook secrets replicate, so
+ * regions that exchange events must open each other's (as a fleet shares its keys).
+ */
+export const testWebhookSecretKeysText = newKeyRingText('test')
 
 export type TestRegionOverrides = Partial<
   Omit<RegionConfig, 'region' | 'databaseUrl' | 'databaseSchema'>
@@ -65,6 +73,7 @@ export async function startTestRegion(
     webhookTimeScale: 1,
     // Test receivers listen on 127.0.0.1, as in local development.
     webhookAllowLoopback: true,
+    webhookSecretKeys: keyRingFromText(testWebhookSecretKeysText),
     reconciler: {
       stuckAfterMs: 30_000,
       authorizationTtlMs: 7 * 24 * 3600_000,
