@@ -11,6 +11,7 @@ export const names = {
   replicatorRole: (r: Region) => `meridian-${r.id}-replication-task`,
   edgeSecret: (r: Region) => `meridian/${r.id}/edge-signing-secret`,
   pinsToken: (r: Region) => `meridian/${r.id}/processor-pins-token`,
+  webhookSecretKeys: (r: Region) => `meridian/${r.id}/webhook-secret-keys`,
   /** PEER_KAFKA of the region's replicators: every other region's brokers, written by ReplicationStack. */
   peerKafkaParameter: (r: Region) => `/meridian/${r.id}/replication/peer-kafka`,
 }

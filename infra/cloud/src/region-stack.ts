@@ -45,6 +45,11 @@ export class RegionStack extends TerraformStack {
         'UPSTASH_REDIS_REST_TOKEN for processor_pins_url (same value in every stack)',
         true,
       ),
+      webhookSecretKeys: variable(
+        'webhook_secret_keys',
+        'WEBHOOK_SECRET_KEYS: <id>:<base64 of 32 bytes>[,…], sealing webhook signing secrets (same value in every stack)',
+        true,
+      ),
     }
     this.network = new Network(this, 'network', region)
     this.data = new DataTier(this, 'data', region, this.network)

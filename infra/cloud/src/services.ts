@@ -35,6 +35,11 @@ export interface RegionInputs {
    */
   readonly processorPinsUrl: string
   readonly processorPinsToken: string
+  /**
+   * WEBHOOK_SECRET_KEYS: the keys that seal webhook signing secrets at rest. The same ring in
+   * every region (sealed secrets replicate); rotate by putting a new key first.
+   */
+  readonly webhookSecretKeys: string
 }
 
 /** The process each service runs; replication is its own entry point. */
@@ -59,6 +64,7 @@ export class Services extends Construct {
   readonly taskRoles: Record<ServiceName, IamRole>
   readonly edgeSecret: SecretsmanagerSecret
   readonly pinsToken: SecretsmanagerSecret
+  readonly webhookSecretKeys: SecretsmanagerSecret
 
   constructor(
     scope: Construct,
@@ -94,6 +100,17 @@ export class Services extends Construct {
     new SecretsmanagerSecretVersion(this, 'pins-token-value', {
       secretId: this.pinsToken.id,
       secretString: inputs.processorPinsToken,
+    })
+
+    this.webhookSecretKeys = new SecretsmanagerSecret(this, 'webhook-secret-keys', {
+      name: names.webhookSecretKeys(region),
+      description: 'WEBHOOK_SECRET_KEYS: seal webhook signing secrets at rest',
+      kmsKeyId: data.key.arn,
+      tags,
+    })
+    new SecretsmanagerSecretVersion(this, 'webhook-secret-keys-value', {
+      secretId: this.webhookSecretKeys.id,
+      secretString: inputs.webhookSecretKeys,
     })
 
     ;[this.loadBalancer, this.targetGroup] = this.createLoadBalancer(region, network, inputs)
@@ -185,6 +202,7 @@ export class Services extends Construct {
             data.redisAuth.arn,
             this.edgeSecret.arn,
             this.pinsToken.arn,
+            this.webhookSecretKeys.arn,
           ],
         },
         {
@@ -276,6 +294,7 @@ export class Services extends Construct {
         : [
             { name: 'EDGE_SECRET', valueFrom: this.edgeSecret.arn },
             { name: 'UPSTASH_REDIS_REST_TOKEN', valueFrom: this.pinsToken.arn },
+            { name: 'WEBHOOK_SECRET_KEYS', valueFrom: this.webhookSecretKeys.arn },
           ]),
       // Written by ReplicationStack: every other region's bootstrap brokers.
       ...(isReplication

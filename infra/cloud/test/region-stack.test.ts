@@ -158,6 +158,27 @@ describe.each(fleet.regions.map((r) => [r.id, r] as const))('RegionStack %s', (i
     expect(stack().variable?.edge_signing_secret).toMatchObject({ sensitive: true })
   })
 
+  it('hands every region process the webhook secret keys from the secret store, never as plain environment', () => {
+    for (const [path, task] of resources(stack(), 'aws_ecs_task_definition')) {
+      const [container] = JSON.parse(String(task.container_definitions)) as {
+        environment: { name: string; value: string }[]
+        secrets: { name: string; valueFrom: string }[]
+      }[]
+      if (!container) throw new Error(`${path}: no container`)
+      expect(container.environment.map((e) => e.name)).not.toContain('WEBHOOK_SECRET_KEYS')
+      const isReplication = container.environment.some((e) => e.name === 'REPLICATION_ROLES')
+      const keys = container.secrets.find((s) => s.name === 'WEBHOOK_SECRET_KEYS')
+      // Replication ships sealed secrets without opening them: it gets no key.
+      if (isReplication) expect(keys, path).toBeUndefined()
+      else expect(keys?.valueFrom, path).toMatch(/webhook-secret-keys/)
+    }
+    const value = resources(stack(), 'aws_secretsmanager_secret_version').find(([p]) =>
+      p.endsWith('/webhook-secret-keys-value'),
+    )
+    expect(value?.[1].secret_string).toBe(`\${var.webhook_secret_keys}`)
+    expect(stack().variable?.webhook_secret_keys).toMatchObject({ sensitive: true })
+  })
+
   it('never opts in to loopback webhook URLs (a local-development setting only)', () => {
     // The synthesized stack as a whole: no task environment, secret or variable may carry it.
     expect(JSON.stringify(stack())).not.toContain('WEBHOOK_ALLOW_LOOPBACK')

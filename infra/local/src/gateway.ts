@@ -30,6 +30,8 @@ export interface Gateway {
   }[]
   readonly upstash: UpstashStandIn
   readonly edge: LocalEdge
+  /** What this run generated to share between its services (tests check no log holds them). */
+  readonly secrets: { readonly edgeSecret: string; readonly webhookSecretKeys: string }
   stop(): Promise<void>
 }
 
@@ -161,7 +163,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stops.push(() => edge.stop())
     const timer = setInterval(() => void edge.probe(), probeIntervalMs)
     stops.push(async () => clearInterval(timer))
-    return { topology, services, simulators, replication, upstash, edge, stop }
+    return {
+      topology,
+      services,
+      simulators,
+      replication,
+      upstash,
+      edge,
+      secrets: { edgeSecret, webhookSecretKeys },
+      stop,
+    }
   } catch (error) {
     await stop()
     throw error
