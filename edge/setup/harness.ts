@@ -14,10 +14,11 @@ import {
   findProblems,
   freePort,
   type ServiceProcess,
+  setDatabaseReachable,
   spawnService,
   startUpstashStandIn,
 } from '@meridian/local'
-import { exitWithParent, newKeyRingText } from '@meridian/regions'
+import { createPool, databaseUrl, exitWithParent, newKeyRingText } from '@meridian/regions'
 import { createTestDb, prepareTestDatabase, type TestDb } from '@meridian/test/harness'
 
 interface RegionProc {
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   const webhookSecretKeys = newKeyRingText()
   const upstash = await startUpstashStandIn({ token: randomBytes(16).toString('hex') })
   const regions = new Map<string, RegionProc>()
+  // Connected to the server's own database, to open and close the regions' databases.
+  const admin = createPool({ url: databaseUrl(), poolSizeMax: 1 })
   const launch = async (id: string, r: RegionProc) => {
     r.process = await spawnService({
       name: `edge-test ${id}`,
@@ -57,7 +60,8 @@ async function main(): Promise<void> {
   }
   for (const { id } of fleet.regions) {
     const r: RegionProc = {
-      db: await createTestDb(`edge_${id}`, 2),
+      // A database of its own, so a test can take one region's database away (a real outage).
+      db: await createTestDb(`edge_${id}`, 2, { ownDatabase: true }),
       port: await freePort(),
       process: undefined,
     }
@@ -104,6 +108,12 @@ async function main(): Promise<void> {
             for each row execute function meridian_test_poison();`)
         return { poisoned: id }
       }
+      if (action === 'database') {
+        // An outage of this region's database only: connections refused, open ones dropped.
+        const reachable = url.searchParams.get('reachable') !== 'false'
+        await setDatabaseReachable(admin, r.db.schema, reachable)
+        return { database: id, reachable }
+      }
       if (action === 'counts') {
         // Rows of every table: a refused request leaves every one as it was (the fuzz suite).
         const { rows } = await r.db.pool.query<{ table_name: string }>(
@@ -141,6 +151,7 @@ async function main(): Promise<void> {
       await r.db.close()
     }
     await upstash.close()
+    await admin.end()
     process.exit(0)
   }
   process.on('SIGTERM', () => void stop())

@@ -278,6 +278,45 @@ describe('failover and failback', () => {
   })
 })
 
+describe('an outage answer fails over', () => {
+  it("a home region whose database is out of reach answers a retryable 503: the edge serves the payment at the next region, once, and counts the outage against the home's health", async () => {
+    const regionOf = async (res: Response) => res.headers.get('Meridian-Region')
+    expect(await regionOf(await pay(keys.failover))).toBe('us-east')
+    const health = async () =>
+      (
+        (await (await SELF.fetch('https://edge.meridian.test/healthz')).json()) as {
+          regions: Record<string, { consecutiveFailures: number }>
+        }
+      ).regions['us-east']?.consecutiveFailures ?? 0
+    const failuresBefore = await health()
+    const key = `db-outage-${Date.now()}`
+    await control('/regions/us-east/database?reachable=false')
+    let moved: Response
+    try {
+      moved = await pay(keys.failover, { idempotencyKey: key })
+    } finally {
+      await control('/regions/us-east/database?reachable=true')
+    }
+    expect(moved.status).toBe(202)
+    expect(await regionOf(moved)).toBe('eu-west')
+    // Both regions appear in the edge's timing: us-east answered the 503, eu-west the 202.
+    expect((moved.headers.get('Server-Timing') ?? '').match(/region-[a-z-]+/g)).toEqual([
+      'region-us-east',
+      'region-eu-west',
+    ])
+    expect(await health()).toBeGreaterThan(failuresBefore)
+    expect(await paymentsWithKey('mer_acme', key)).toEqual([0, 1, 0])
+    // The database is back: traffic returns home after the healthy period.
+    const deadline = Date.now() + 20_000
+    let home = ''
+    while (Date.now() < deadline && home !== 'us-east') {
+      home = String(await regionOf(await pay(keys.failover)))
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(home).toBe('us-east')
+  })
+})
+
 describe('limits the edge enforces before any hop', () => {
   const call = (path: string, init: RequestInit = {}) =>
     SELF.fetch(`https://edge.meridian.test${path}`, {
