@@ -6,6 +6,7 @@ import { RegionClient } from '../harness/client.ts'
 import { brokerFor, createTestTopic, readTopic, testBus } from '../harness/kafka.ts'
 import { createTestDb, type TestDb } from '../harness/pg.ts'
 import { createTestRedis, type TestRedis } from '../harness/redis.ts'
+import { testWebhookSecretKeysText } from '../harness/region.ts'
 
 let db: TestDb
 let redis: TestRedis
@@ -34,6 +35,7 @@ async function regionProcess(topic: string, roles: string): Promise<ServiceProce
       KAFKA_BROKERS: brokerFor('us-east'),
       EVENTS_TOPIC: topic,
       EDGE_SECRET: secret,
+      WEBHOOK_SECRET_KEYS: testWebhookSecretKeysText,
       ROLES: roles,
       LOG_LEVEL: 'error',
     },

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
 import { brokerFor, testBus } from '../harness/kafka.ts'
 import { type ProcessingRegion, startProcessingRegion } from '../harness/processing.ts'
+import { testWebhookSecretKeysText } from '../harness/region.ts'
 import { createPayment, expectBalancedLedger, statusIs, waitFor } from './helpers.ts'
 
 let region: ProcessingRegion
@@ -35,6 +36,7 @@ function workerProcess(): Promise<ServiceProcess> {
       KAFKA_BROKERS: brokerFor('us-east'),
       EVENTS_TOPIC: c.eventsTopic,
       EDGE_SECRET: region.secret,
+      WEBHOOK_SECRET_KEYS: testWebhookSecretKeysText,
       UPSTASH_REDIS_REST_URL: c.processorPins?.url ?? '',
       UPSTASH_REDIS_REST_TOKEN: c.processorPins?.token.reveal() ?? '',
       PROCESSOR_PINS_PREFIX: c.processorPins?.prefix ?? '',
