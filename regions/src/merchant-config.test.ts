@@ -4,72 +4,108 @@ import {
   docContent,
   editDoc,
   loadConfig,
+  type MerchantConfig,
   rollSecrets,
   secretsNewestFirst,
+  type WebhookEndpointConfig,
+  webhookSecretExpiredKeptMs,
+  webhookSecretsValidMax,
 } from './merchant-config.ts'
 
-const endpoint = (secrets: Record<string, { sealed: string; createdMs: number }>) => ({
-  url: 'https://merchant.example/hooks',
-  enabledEvents: ['*'],
-  status: 'enabled' as const,
-  secrets,
-  createdMs: 1,
+type Doc = ReturnType<typeof loadConfig>
+const secret = (name: string, createdMs: number) => ({
+  sealed: `wse1.${name}`,
+  createdMs,
+  expiries: {},
 })
+const base = editDoc(loadConfig(undefined), (d) => {
+  d.webhookEndpoints.we_1 = {
+    url: 'https://merchant.example/hooks',
+    enabledEvents: ['*'],
+    status: 'enabled',
+    secrets: { ws_0: secret('s0', 1) },
+    createdMs: 1,
+  }
+}).doc
+
+function roll(doc: Doc, id: string, nowMs: number, expireMs: number, actor?: string) {
+  return editDoc(
+    doc,
+    (d: MerchantConfig) => {
+      const e = d.webhookEndpoints.we_1
+      if (e) rollSecrets(e, id, secret(id, nowMs), nowMs, expireMs)
+    },
+    actor,
+  )
+}
+const view = (doc: Doc) =>
+  secretsNewestFirst(doc.webhookEndpoints.we_1?.secrets).map((s) => [s.id, s.expiresMs] as const)
 
 describe('webhook secrets in the merchant configuration', () => {
-  const base = editDoc(loadConfig(undefined), (d) => {
-    d.webhookEndpoints.we_1 = endpoint({ ws_0: { sealed: 'wse1.s0', createdMs: 1 } })
-  }).doc
-
   it('a roll adds the new secret and puts an expiry on the ones it replaces', () => {
-    const { doc } = editDoc(base, (d) => {
-      const e = d.webhookEndpoints.we_1
-      if (e) rollSecrets(e, 'ws_1', { sealed: 'wse1.s1', createdMs: 10 }, 10, 5_000)
-    })
-    expect(secretsNewestFirst(doc.webhookEndpoints.we_1?.secrets)).toEqual([
-      { id: 'ws_1', sealed: 'wse1.s1', createdMs: 10 },
-      { id: 'ws_0', sealed: 'wse1.s0', createdMs: 1, expiresMs: 5_000 },
+    expect(view(roll(base, 'ws_1', 10, 5_000).doc)).toEqual([
+      ['ws_1', undefined],
+      ['ws_0', 5_000],
     ])
   })
 
-  it('a roll drops secrets already expired and never extends an expiry', () => {
-    const rolled = (d: ReturnType<typeof loadConfig>, id: string, nowMs: number, exp: number) =>
-      editDoc(d, (x) => {
-        const e = x.webhookEndpoints.we_1
-        if (e) rollSecrets(e, id, { sealed: `wse1.${id}`, createdMs: nowMs }, nowMs, exp)
-      }).doc
-    const once = rolled(base, 'ws_1', 10, 100)
-    const twice = rolled(once, 'ws_2', 20, 1_000)
-    expect(
-      secretsNewestFirst(twice.webhookEndpoints.we_1?.secrets).map((s) => [s.id, s.expiresMs]),
-    ).toEqual([
+  it('never extends an expiry, and drops a secret an hour after it expired', () => {
+    const twice = roll(roll(base, 'ws_1', 10, 100).doc, 'ws_2', 20, 1_000).doc
+    expect(view(twice)).toEqual([
       ['ws_2', undefined],
       ['ws_1', 1_000],
       ['ws_0', 100],
     ])
-    const later = rolled(twice, 'ws_3', 200, 2_000)
-    expect(Object.keys(later.webhookEndpoints.we_1?.secrets ?? {}).sort()).toEqual([
-      'ws_1',
-      'ws_2',
-      'ws_3',
-    ])
+    // ws_0 expired at 100: still listed within the hour (a fast clock elsewhere cannot drop it).
+    expect(view(roll(twice, 'ws_3', 1_100, 2_000).doc).map(([id]) => id)).toContain('ws_0')
+    const later = roll(twice, 'ws_3', 100 + webhookSecretExpiredKeptMs, 2e9).doc
+    expect(view(later).map(([id]) => id)).toEqual(['ws_3', 'ws_2', 'ws_1'])
+  })
+
+  it(`keeps at most ${webhookSecretsValidMax} secrets signing: a roll retires the oldest at once`, () => {
+    let doc = base
+    for (let i = 1; i <= 4; i++) doc = roll(doc, `ws_${i}`, i * 10, 1e12).doc
+    const valid = view(doc).filter(([, expiry]) => expiry === undefined || expiry > 40)
+    expect(valid.map(([id]) => id)).toEqual(['ws_4', 'ws_3', 'ws_2'])
   })
 
   it('two regions rolling at once both keep their new secret after the merge', () => {
-    const east = editDoc(base, (d) => {
-      const e = d.webhookEndpoints.we_1
-      if (e) rollSecrets(e, 'ws_east', { sealed: 'wse1.east', createdMs: 10 }, 10, 500)
-    })
-    const west = editDoc(base, (d) => {
-      const e = d.webhookEndpoints.we_1
-      if (e) rollSecrets(e, 'ws_west', { sealed: 'wse1.west', createdMs: 11 }, 11, 600)
-    })
+    const east = roll(base, 'ws_east', 10, 500)
+    const west = roll(base, 'ws_west', 11, 600)
     const inEast = applyToDoc(east.doc, west.changes).doc
     const inWest = applyToDoc(west.doc, east.changes).doc
     expect(docContent(inEast)).toBe(docContent(inWest))
-    const valid = secretsNewestFirst(inEast.webhookEndpoints.we_1?.secrets)
-      .filter((s) => s.expiresMs === undefined)
-      .map((s) => s.id)
-    expect(valid.sort()).toEqual(['ws_east', 'ws_west'])
+    expect(
+      view(inEast)
+        .filter(([, e]) => e === undefined)
+        .map(([id]) => id),
+    ).toEqual(['ws_west', 'ws_east'])
+  })
+
+  it('a revocation and a concurrent roll with an overlap: the revocation holds, whichever edit wins', () => {
+    // Automerge settles a conflict on one field by actor id: try both orders, many times.
+    for (let i = 0; i < 20; i++) {
+      const actor = (n: number) => (n * 16 + i).toString(16).padStart(8, '0')
+      const revoke = roll(base, 'ws_now', 10, 10, actor(1 + (i % 2)))
+      const overlap = roll(base, 'ws_day', 11, 86_400_000, actor(2 - (i % 2)))
+      const merged = applyToDoc(revoke.doc, overlap.changes).doc
+      expect(Object.fromEntries(view(merged)).ws_0, `try ${i}`).toBe(10)
+    }
+  })
+
+  it('rolls an endpoint written before sealing: the plaintext field goes', () => {
+    const legacy = editDoc(loadConfig(undefined), (d) => {
+      const old = {
+        url: 'https://merchant.example/hooks',
+        enabledEvents: ['*'],
+        status: 'enabled',
+        secret: 'whsec_plaintext',
+        createdMs: 1,
+      }
+      d.webhookEndpoints.we_1 = old as unknown as WebhookEndpointConfig
+    }).doc
+    const rolled = roll(legacy, 'ws_1', 10, 10).doc
+    expect(docContent(rolled)).not.toContain('whsec_plaintext')
+    expect(view(rolled)).toEqual([['ws_1', undefined]])
   })
 })

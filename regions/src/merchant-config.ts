@@ -16,8 +16,7 @@ export interface WebhookEndpointConfig {
   /**
    * Signing secrets by id, sealed (webhooks/secret-box.ts): never plaintext in the document,
    * which every region stores and Kafka carries. A map rather than one field so that two regions
-   * rolling at once both keep their new secret (each merchant got one of them): a roll adds an
-   * entry and sets `expiresMs` on the others.
+   * rolling at once both keep their new secret (each merchant got one of them).
    */
   secrets: Record<string, WebhookSecretConfig>
   createdMs: number
@@ -26,14 +25,30 @@ export interface WebhookEndpointConfig {
 export interface WebhookSecretConfig {
   sealed: string
   createdMs: number
-  /** Absent: valid until a roll retires it. */
-  expiresMs?: number
+  /**
+   * When the secret stops signing, as set by each roll that retired it (roll id → ms); the
+   * earliest counts. One entry per roll, in a map born with the secret, so two regions rolling at
+   * once (one revoking now, one with the default overlap) both land, and the sooner one wins:
+   * a single field would keep one of the two at random.
+   */
+  expiries: Record<string, number>
+}
+
+/** Most secrets that sign at once: the newest and two still in their overlap. */
+export const webhookSecretsValidMax = 3
+/** An expired secret stays in the document this long, so a region whose clock runs ahead
+ * cannot retire a secret for the others before its time. */
+export const webhookSecretExpiredKeptMs = 3600_000
+
+export function secretExpiryMs(secret: Pick<WebhookSecretConfig, 'expiries'>): number | undefined {
+  const all = Object.values(secret.expiries ?? {})
+  return all.length === 0 ? undefined : Math.min(...all)
 }
 
 /**
  * Roll an endpoint's secrets inside a document edit: `entry` joins as `id`; every other secret
- * still valid expires at `expireMs` (or earlier, if it already would); expired ones are dropped.
- * Two regions rolling at once each add their entry, so both new secrets stay valid after merge.
+ * still valid expires at `expireMs` at the latest (the roll's own entry in its expiries), the
+ * oldest at once when more than webhookSecretsValidMax would sign; long-expired ones are dropped.
  */
 export function rollSecrets(
   endpoint: WebhookEndpointConfig,
@@ -42,10 +57,23 @@ export function rollSecrets(
   nowMs: number,
   expireMs: number,
 ): void {
+  // A document from before sealing: its plaintext field goes, the map starts here.
+  const legacy = endpoint as WebhookEndpointConfig & { secret?: unknown }
+  if (legacy.secret !== undefined) delete legacy.secret
+  if (endpoint.secrets === undefined) endpoint.secrets = {}
+  const stillValid: [string, WebhookSecretConfig][] = []
   for (const [other, s] of Object.entries(endpoint.secrets)) {
-    if (s.expiresMs !== undefined && s.expiresMs <= nowMs) delete endpoint.secrets[other]
-    else if (s.expiresMs === undefined || s.expiresMs > expireMs) s.expiresMs = expireMs
+    const expiry = secretExpiryMs(s)
+    if (expiry !== undefined && expiry + webhookSecretExpiredKeptMs <= nowMs)
+      delete endpoint.secrets[other]
+    else if (expiry === undefined || expiry > nowMs) stillValid.push([other, s])
   }
+  stillValid.sort(([a, x], [b, y]) => y.createdMs - x.createdMs || (a < b ? -1 : a > b ? 1 : 0))
+  stillValid.forEach(([, s], i) => {
+    const retire = i >= webhookSecretsValidMax - 1 ? nowMs : expireMs
+    const expiry = secretExpiryMs(s)
+    if (expiry === undefined || expiry > retire) s.expiries[id] = retire
+  })
   endpoint.secrets[id] = entry
 }
 
@@ -54,12 +82,15 @@ export function secretsNewestFirst(
   secrets: Readonly<Record<string, WebhookSecretConfig>> | undefined,
 ): { id: string; sealed: string; createdMs: number; expiresMs?: number }[] {
   return Object.entries(secrets ?? {})
-    .map(([id, s]) => ({
-      id,
-      sealed: s.sealed,
-      createdMs: s.createdMs,
-      ...(s.expiresMs === undefined ? {} : { expiresMs: s.expiresMs }),
-    }))
+    .map(([id, s]) => {
+      const expiresMs = secretExpiryMs(s)
+      return {
+        id,
+        sealed: s.sealed,
+        createdMs: s.createdMs,
+        ...(expiresMs === undefined ? {} : { expiresMs }),
+      }
+    })
     .sort((a, b) => b.createdMs - a.createdMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 

@@ -23,16 +23,31 @@ interface Due {
   secrets: { sealed: string; expiresMs?: number }[]
 }
 
-/** The secrets that sign a delivery now, opened: every one not yet expired, newest first. */
+/**
+ * The secrets that sign a delivery now, opened: every one not yet expired, newest first. One that
+ * does not open (its key left the ring) is skipped and named in `unopened`; the delivery still
+ * goes out signed by the others, and fails only when none opens.
+ */
 export function signingSecrets(
   keys: KeyRing,
   endpointId: string,
   secrets: readonly { sealed: string; expiresMs?: number }[],
   nowMs: number,
-): string[] {
+): { secrets: string[]; unopened: string[] } {
   const valid = secrets.filter((s) => s.expiresMs === undefined || s.expiresMs > nowMs)
   if (valid.length === 0) throw new Error('the endpoint has no valid signing secret: roll it')
-  return valid.map((s) => openSecret(keys, s.sealed, endpointId).reveal())
+  const opened: string[] = []
+  const unopened: string[] = []
+  for (const s of valid) {
+    try {
+      opened.push(openSecret(keys, s.sealed, endpointId).reveal())
+    } catch (error) {
+      unopened.push(error instanceof Error ? error.message : String(error))
+    }
+  }
+  if (opened.length === 0)
+    throw new Error(`no signing secret of the endpoint opens: ${unopened.join('; ')}`)
+  return { secrets: opened, unopened }
 }
 
 /**
@@ -106,15 +121,23 @@ export class WebhookDeliverer {
     const started = row.first_attempt_at ?? new Date()
     let error: string | undefined
     try {
+      const signing = signingSecrets(
+        this.policy.secretKeys,
+        row.endpoint_id,
+        row.secrets,
+        Date.now(),
+      )
+      if (signing.unopened.length > 0)
+        this.log.warn('webhook secret does not open; signing with the others', {
+          endpointId: row.endpoint_id,
+          reasons: signing.unopened,
+        })
       // The address is checked again here, against what the host resolves to now (SSRF).
       const response = await postWebhook(
         row.url,
         {
           'content-type': 'application/json',
-          [webhookSignatureHeader]: await signWebhook(
-            signingSecrets(this.policy.secretKeys, row.endpoint_id, row.secrets, Date.now()),
-            row.payload,
-          ),
+          [webhookSignatureHeader]: await signWebhook(signing.secrets, row.payload),
           'Meridian-Event-Id': row.event_id,
         },
         row.payload,

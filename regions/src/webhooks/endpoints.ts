@@ -46,7 +46,8 @@ function present(row: EndpointRow, secret?: { sealed: string; previousExpireMs?:
 function newSecret(ring: KeyRing, endpointId: string, nowMs: number) {
   const secret = new Secret(`whsec_${randomBytes(24).toString('hex')}`)
   const id = `ws_${randomBytes(8).toString('hex')}`
-  return { id, entry: { sealed: sealSecret(ring, secret, endpointId), createdMs: nowMs } }
+  const entry = { sealed: sealSecret(ring, secret, endpointId), createdMs: nowMs, expiries: {} }
+  return { id, entry }
 }
 
 /**
@@ -63,7 +64,15 @@ export function revealStoredSecret(ring: KeyRing, body: string): string {
     !parsed.secret.startsWith('wse1.')
   )
     return body
-  return JSON.stringify({ ...parsed, secret: openSecret(ring, parsed.secret, parsed.id).reveal() })
+  let opened: string
+  try {
+    opened = openSecret(ring, parsed.secret, parsed.id).reveal()
+  } catch (error) {
+    // This region's key ring lacks the key (a rotation half rolled out): an outage of this
+    // region, not of the request; the edge tries the next region, and a retry is safe.
+    throw errors.dependencyUnavailable('webhook secret keys', error)
+  }
+  return JSON.stringify({ ...parsed, secret: opened })
 }
 
 export async function createEndpoint(

@@ -36,7 +36,35 @@ describe('webhook secret envelope encryption', () => {
     expect(() => openSecret(ring, parts.join('.'), 'we_1')).toThrow()
   })
 
-  it.each(['', 'nocolon', 'k1:short', `bad id:${k()}`])('refuses key text %j', (text) => {
+  const key = k()
+  it.each([
+    ['empty', ''],
+    ['no colon', 'nocolon'],
+    ['a short key', 'k1:short'],
+    ['a bad id', `bad id:${key}`],
+    ['a missing comma', `k1:${key}k2:${k()}`],
+    ['stray characters in the key', `k1:${key.slice(0, 20)}!${key.slice(20)}`],
+    ['text after the padding', `k1:${key}AAAA`],
+    ['a duplicate id', `k1:${key},k1:${k()}`],
+  ])('refuses key text with %s, without echoing it', (_, text) => {
     expect(() => keyRingFromText(text)).toThrow(/WEBHOOK_SECRET_KEYS/)
+    try {
+      keyRingFromText(text)
+    } catch (error) {
+      if (key.length > 0) expect(String(error)).not.toContain(key.slice(0, 16))
+    }
+  })
+
+  it('refuses a value too short to hold a full tag, or with an IV of another length', () => {
+    const ring = keyRingFromText(old)
+    const parts = sealSecret(ring, secret, 'we_1').split('.')
+    const body = Buffer.from(parts[5] ?? '', 'base64url')
+    // Four bytes: Node would take them as a (truncated) tag unless told the tag's length.
+    const short = [...parts]
+    short[5] = body.subarray(body.length - 4).toString('base64url')
+    expect(() => openSecret(ring, short.join('.'), 'we_1')).toThrow(/malformed/)
+    const longIv = [...parts]
+    longIv[4] = Buffer.alloc(16).toString('base64url')
+    expect(() => openSecret(ring, longIv.join('.'), 'we_1')).toThrow(/malformed/)
   })
 })

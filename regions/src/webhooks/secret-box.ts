@@ -17,21 +17,32 @@ export interface KeyRing {
   readonly keys: readonly { readonly id: string; readonly key: Secret<Buffer> }[]
 }
 
-/** `WEBHOOK_SECRET_KEYS=id1:<base64 32 bytes>,id2:…`; a bad entry is one readable error. */
+/** Exactly the standard base64 of 32 bytes: Node's decoder would skip stray characters. */
+const keyBase64 = /^[A-Za-z0-9+/]{43}=$/
+
+/**
+ * `WEBHOOK_SECRET_KEYS=id1:<base64 32 bytes>,id2:…`; a bad entry is one readable error that
+ * names its position, never its value (a missing comma, a duplicate id, a short key).
+ */
 export function keyRingFromText(text: string): KeyRing {
   const keys = text
     .split(',')
     .map((e) => e.trim())
     .filter((e) => e !== '')
-    .map((entry) => {
+    .map((entry, i) => {
       const colon = entry.indexOf(':')
       const id = entry.slice(0, colon)
-      const key = Buffer.from(entry.slice(colon + 1), 'base64')
-      if (colon <= 0 || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32)
-        throw new Error('WEBHOOK_SECRET_KEYS: each entry is <id>:<base64 of 32 bytes>')
-      return { id, key: new Secret(key) }
+      const encoded = entry.slice(colon + 1)
+      if (colon <= 0 || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || !keyBase64.test(encoded))
+        throw new Error(
+          `WEBHOOK_SECRET_KEYS: entry ${i + 1} is not <id>:<base64 of 32 bytes> (entries are comma-separated)`,
+        )
+      return { id, key: new Secret(Buffer.from(encoded, 'base64')) }
     })
   if (keys.length === 0) throw new Error('WEBHOOK_SECRET_KEYS: at least one key')
+  const ids = keys.map((k) => k.id)
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i)
+  if (twice !== undefined) throw new Error(`WEBHOOK_SECRET_KEYS: key id ${twice} appears twice`)
   return { keys }
 }
 
@@ -51,7 +62,9 @@ function gcm(key: Buffer, plain: Buffer, aad: string): { iv: Buffer; sealed: Buf
 }
 
 function ungcm(key: Buffer, iv: Buffer, sealed: Buffer, aad: string): Buffer {
-  const decipher = createDecipheriv('aes-256-gcm', key, iv)
+  // Node would accept a truncated tag (down to 4 bytes) unless told its length.
+  if (iv.length !== ivBytes || sealed.length <= tagBytes) throw new Error('malformed sealed value')
+  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: tagBytes })
   decipher.setAAD(Buffer.from(aad))
   decipher.setAuthTag(sealed.subarray(sealed.length - tagBytes))
   return Buffer.concat([

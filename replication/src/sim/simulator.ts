@@ -239,7 +239,7 @@ export function runSimulation(options: SimOptions): SimReport {
           enabledEvents: ['*'],
           status: 'enabled',
           // The shape, not a real sealed value: the simulator never opens it.
-          secrets: { ws_sim: { sealed: 'wse1.sim', createdMs: 0 } },
+          secrets: { ws_sim: { sealed: 'wse1.sim', createdMs: 0, expiries: {} } },
           createdMs: 0,
         }
         if (rng.chance(0.3)) d.limits.ratePerSec = 1 + rng.int(100)
