@@ -1,5 +1,5 @@
 import type { RegionRegistry } from '@meridian/core'
-import { App, LocalBackend, S3Backend, type TerraformStack } from 'cdktf'
+import { App, LocalBackend, S3Backend, type TerraformStack } from 'cdktn'
 import { readWranglerSettings, type WranglerSettings } from './edge-settings.ts'
 import { type EdgeBundle, EdgeStack } from './edge-stack.ts'
 import { RegionStack } from './region-stack.ts'
@@ -57,6 +57,7 @@ function remoteState(stack: TerraformStack, bucket: string): void {
     region: 'us-east-1',
     encrypt: true,
   })
-  // Terraform ≥ 1.10 locks with a lock object beside the state; cdktf 0.21's typings predate it.
+  // Terraform ≥ 1.10 locks with a lock object beside the state; cdktf 0.21's typings predated it
+  // (cdktn 0.24's S3Backend has `useLockfile`; the override keeps the JSON as it was).
   stack.addOverride('terraform.backend.s3.use_lockfile', true)
 }

@@ -8,7 +8,7 @@ import { WorkersKvNamespace } from '@cdktf/provider-cloudflare/lib/workers-kv-na
 import { WorkersRoute } from '@cdktf/provider-cloudflare/lib/workers-route/index.js'
 import { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script/index.js'
 import type { Region, RegionRegistry } from '@meridian/core'
-import { Fn, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf'
+import { Fn, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktn'
 import type { Construct } from 'constructs'
 import type { WranglerSettings } from './edge-settings.ts'
 

@@ -1,4 +1,4 @@
-import { Fn } from 'cdktf'
+import { Fn } from 'cdktn'
 
 /** IAM policy documents as plain data; tokens inside strings resolve when the stack is synthesized. */
 export interface Statement {

@@ -1,6 +1,6 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js'
 import type { Region } from '@meridian/core'
-import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf'
+import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktn'
 import type { Construct } from 'constructs'
 import { Alarms } from './alarms.ts'
 import { DataTier } from './data.ts'

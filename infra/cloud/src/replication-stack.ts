@@ -10,7 +10,7 @@ import { VpcPeeringConnection } from '@cdktf/provider-aws/lib/vpc-peering-connec
 import { VpcPeeringConnectionAccepterA as VpcPeeringConnectionAccepter } from '@cdktf/provider-aws/lib/vpc-peering-connection-accepter/index.js'
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js'
 import type { Region, RegionRegistry } from '@meridian/core'
-import { Fn, TerraformStack } from 'cdktf'
+import { Fn, TerraformStack } from 'cdktn'
 import type { Construct } from 'constructs'
 import { names, subnetCidr, tagsFor, zones } from './naming.ts'
 import { ports } from './network.ts'
