@@ -7,11 +7,11 @@ import type { EdgeBundle } from './edge-stack.ts'
 
 const edgeDir = fileURLToPath(new URL('../../../edge', import.meta.url))
 
+/** The switches wrangler still reads to stay offline (see infra/local/src/edge.ts). */
 export const offlineEnv = {
   WRANGLER_SEND_METRICS: 'false',
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   WRANGLER_HIDE_BANNER: 'true',
-  CHECKPOINT_DISABLE: '1',
 } as const
 
 /**

@@ -12,8 +12,6 @@ import { bundleEdgeWorker } from './bundle.ts'
 import { type StackSummary, summarize } from './summary.ts'
 import { validateStack } from './validate.ts'
 
-process.env.CHECKPOINT_DISABLE = '1'
-
 const { values } = parseArgs({
   options: {
     out: { type: 'string', default: resolve(import.meta.dirname, '..', 'cdktf.out') },

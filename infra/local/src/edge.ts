@@ -12,13 +12,16 @@ export const edgeDir = join(repoRoot, 'edge')
 export const wrangler = join(repoRoot, 'edge', 'node_modules', '.bin', 'wrangler')
 const tied = join(repoRoot, 'infra', 'local', 'bin', 'run-tied.sh')
 
-/** wrangler and miniflare stay offline: no metrics, no update checks, no remote lookups. */
+/**
+ * wrangler and miniflare stay offline: no metrics, no banner's update check, no lookup of
+ * Cloudflare's `cf` object. wrangler 4.164 and miniflare 4.20260730 still read all three. Terraform's
+ * CHECKPOINT_DISABLE and UPSTASH_DISABLE_TELEMETRY were dropped: neither tool reads them (the edge
+ * turns Upstash telemetry off in code, edge/src/ratelimit.ts).
+ */
 export const offlineEnv = {
   WRANGLER_SEND_METRICS: 'false',
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   WRANGLER_HIDE_BANNER: 'true',
-  CHECKPOINT_DISABLE: '1',
-  UPSTASH_DISABLE_TELEMETRY: '1',
 }
 
 export const edgeStartMsMax = 90_000

@@ -51,6 +51,23 @@ async function redisProblem(): Promise<Problem | undefined> {
   }
 }
 
+/** The Node.js major every script must run on; the root package.json pins the exact release. */
+export const nodeMajorRequired = 24
+
+/**
+ * Whether this process runs on the Node the project pins. Under `pnpm start` / `pnpm test` it does,
+ * because pnpm puts node_modules/.bin (with the pinned `node`) first on PATH; a script started with
+ * a bare `tsx` or `node` from an older system Node would not, and fails here with the fix.
+ */
+export function nodeProblem(version: string = process.versions.node): Problem | undefined {
+  const major = Number(version.split('.')[0])
+  if (major === nodeMajorRequired) return undefined
+  return {
+    what: `Node.js ${nodeMajorRequired} (this is ${version})`,
+    fix: 'run it through pnpm (pnpm start, pnpm test, pnpm exec …), which uses the Node 24 that pnpm install put in node_modules/.bin',
+  }
+}
+
 function redact(url: string): string {
   const u = new URL(url)
   if (u.password) u.password = '***'
@@ -60,6 +77,7 @@ function redact(url: string): string {
 /** Everything the local topology and the integration tests need, checked up front. */
 export async function findProblems(): Promise<Problem[]> {
   const checks = await Promise.all([
+    nodeProblem(),
     hasCommand('java', ['-version']).then((ok) =>
       ok
         ? undefined
