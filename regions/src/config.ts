@@ -1,5 +1,6 @@
 import { defaultFraudPolicy, type FraudPolicy, regionIdSchema, Secret } from '@meridian/core'
 import { z } from 'zod'
+import { type KafkaClient, kafkaClientFromEnv } from './adapters/kafka-bus.ts'
 import { databaseUrl } from './adapters/postgres.ts'
 import { redisUrl } from './adapters/redis.ts'
 import type { RateLimit } from './fastpath/gate.ts'
@@ -18,6 +19,8 @@ export interface RegionConfig {
   readonly redisUrl: string
   readonly redisPrefix: string
   readonly kafkaBrokers: readonly string[]
+  /** The client library behind the Kafka bus (KAFKA_CLIENT; default kafkajs). */
+  readonly kafkaClient: KafkaClient
   readonly eventsTopic: string
   readonly eventsPartitions: number
   readonly host: string
@@ -141,6 +144,14 @@ function keyRing(text: string): KeyRing {
   }
 }
 
+function kafkaClient(env: NodeJS.ProcessEnv) {
+  try {
+    return kafkaClientFromEnv(env)
+  } catch (error) {
+    throw new Error(`region configuration: ${(error as Error).message}`)
+  }
+}
+
 /** Parse the environment; a bad or missing variable is one readable line, not a stack trace. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfig {
   const parsed = envSchema.safeParse(env)
@@ -166,6 +177,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
     redisUrl: redisUrl(),
     redisPrefix: e.REDIS_PREFIX ?? `meridian:${e.REGION}:`,
     kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
+    kafkaClient: kafkaClient(env),
     eventsTopic: e.EVENTS_TOPIC,
     eventsPartitions: e.EVENTS_PARTITIONS,
     host: e.HOST,

@@ -67,7 +67,12 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     log,
     pool,
     metrics: createMetrics(config.region),
-    bus: createKafkaBus({ brokers: config.kafkaBrokers, clientId: `region-${config.region}`, log }),
+    bus: createKafkaBus({
+      brokers: config.kafkaBrokers,
+      clientId: `region-${config.region}`,
+      client: config.kafkaClient,
+      log,
+    }),
     clock: new HybridClock(config.region),
   }
   const stops: (() => Promise<void>)[] = []

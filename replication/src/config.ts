@@ -1,5 +1,5 @@
 import { regionIdSchema } from '@meridian/core'
-import { databaseUrl } from '@meridian/regions'
+import { databaseUrl, type KafkaClient, kafkaClientFromEnv } from '@meridian/regions'
 import { z } from 'zod'
 
 export interface ReplicationConfig {
@@ -7,6 +7,8 @@ export interface ReplicationConfig {
   readonly databaseUrl: string
   readonly databaseSchema?: string
   readonly kafkaBrokers: readonly string[]
+  /** The client library behind the Kafka bus; unset: KAFKA_CLIENT (default kafkajs). */
+  readonly kafkaClient?: KafkaClient
   /** Every other region and its cluster: region → brokers. */
   readonly peers: Readonly<Record<string, readonly string[]>>
   readonly topicNamespace: string
@@ -81,6 +83,7 @@ export function replicationConfigFromEnv(env: NodeJS.ProcessEnv = process.env): 
     databaseUrl: e.REGION_DATABASE_URL ?? databaseUrl(),
     ...(e.REGION_DATABASE_SCHEMA ? { databaseSchema: e.REGION_DATABASE_SCHEMA } : {}),
     kafkaBrokers: e.KAFKA_BROKERS.split(','),
+    kafkaClient: kafkaClientFromEnv(env),
     peers: parsePeers(e.PEER_KAFKA),
     topicNamespace: e.TOPIC_NAMESPACE,
     eventsPartitions: e.EVENTS_PARTITIONS,

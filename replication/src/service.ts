@@ -37,6 +37,7 @@ export async function startReplication(
   const bus = createKafkaBus({
     brokers: config.kafkaBrokers,
     clientId: `replication-${config.region}`,
+    ...(config.kafkaClient ? { client: config.kafkaClient } : {}),
     log,
   })
   const peers = Object.keys(config.peers)
@@ -65,6 +66,7 @@ export async function startReplication(
         originBus: createKafkaBus({
           brokers: config.peers[origin] ?? [],
           clientId: `replicator-${config.region}-from-${origin}`,
+          ...(config.kafkaClient ? { client: config.kafkaClient } : {}),
           log,
         }),
       },

@@ -24,6 +24,7 @@ import {
   newKeyRingText,
   withDatabase,
 } from '@meridian/regions'
+import { benchKafkaClient, processCpuSec } from './cpu.ts'
 import { closedLoop, errorsCell, openLoop, type PreparedRequest, summarize } from './load.ts'
 
 const log = (line: string) => process.stdout.write(`${line}\n`)
@@ -125,16 +126,18 @@ async function main(): Promise<void> {
         : {}),
     })
     services.push(region)
-    services.push(
-      await spawnService({
-        name: 'bench relay',
-        entry: 'regions/src/main.ts',
-        readyEvent: 'region.ready',
-        env: { ...env, ROLES: 'relay' },
-      }),
-    )
+    const relay = await spawnService({
+      name: 'bench relay',
+      entry: 'regions/src/main.ts',
+      readyEvent: 'region.ready',
+      env: { ...env, ROLES: 'relay' },
+    })
+    services.push(relay)
     const origin = String(region.ready.url)
-    log(`region up at ${origin}; preparing signed requests…`)
+    log(`region up at ${origin} (Kafka client: ${benchKafkaClient()}); preparing signed requests…`)
+    // The relay is the Kafka producer: its CPU time is what the client library costs.
+    const relayCpuStart = processCpuSec(relay.pid)
+    const relayWallStart = performance.now()
 
     const warm = await prepare('warm', 20_000)
     await closedLoop(origin, 32, 3, cycle(warm))
@@ -182,6 +185,8 @@ async function main(): Promise<void> {
         `| ${rate}/s | ratio | | ${fmt(fast.p50 / base.p50)}× | ${fmt(fast.p99 / base.p99)}× | ${fmt(fast.p999 / base.p999)}× | |`,
       )
     }
+    const relayCpu = processCpuSec(relay.pid) - relayCpuStart
+    const relayWall = (performance.now() - relayWallStart) / 1000
     const backlog = await pool.query<{ n: number }>(
       'select count(*)::int as n from outbox where sent_at is null',
     )
@@ -195,6 +200,14 @@ async function main(): Promise<void> {
     for (const r of rows) log(r)
     log('')
     log(`outbox backlog at the end: ${backlog.rows[0]?.n} (the relay keeps up when this is near 0)`)
+    // Runs accept different numbers of payments: CPU per event relayed compares them.
+    const relayed = await pool.query<{ n: number }>(
+      'select count(*)::int as n from outbox where sent_at is not null',
+    )
+    const events = relayed.rows[0]?.n ?? 0
+    log(
+      `relay CPU (Kafka client ${benchKafkaClient()}): ${relayCpu.toFixed(2)} s over ${relayWall.toFixed(1)} s of load, ${events} events relayed, ${((relayCpu * 1e6) / Math.max(1, events)).toFixed(0)} µs per event`,
+    )
     for (const [message, n] of apiErrors) log(`api logged ×${n}: ${message}`)
   } finally {
     await Promise.all(services.map((s) => s.stop()))

@@ -3,6 +3,7 @@ import {
   createKafkaBus,
   type InMessage,
   type KafkaBus,
+  type KafkaClient,
   quietLogger,
 } from '@meridian/regions'
 import { inject } from 'vitest'
@@ -19,8 +20,18 @@ export function brokerFor(region: RegionName): string {
   return address
 }
 
-export function testBus(region: RegionName, clientId = uniqueName('client')): KafkaBus {
-  return createKafkaBus({ brokers: [brokerFor(region)], clientId, log: quietLogger })
+/** A bus on the suite's broker for `region`; the client is KAFKA_CLIENT's unless named. */
+export function testBus(
+  region: RegionName,
+  clientId = uniqueName('client'),
+  client?: KafkaClient,
+): KafkaBus {
+  return createKafkaBus({
+    brokers: [brokerFor(region)],
+    clientId,
+    log: quietLogger,
+    ...(client ? { client } : {}),
+  })
 }
 
 /** Create a topic with a name no other test uses. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { defaultFraudPolicy, Secret } from '@meridian/core'
 import {
   type BusAdmin,
+  kafkaClientFromEnv,
   keyRingFromText,
   newKeyRingText,
   quietLogger,
@@ -61,6 +62,8 @@ export async function startTestRegion(
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: redis.keys.prefix,
     kafkaBrokers: [brokerFor(region)],
+    // KAFKA_CLIENT picks the bus client for the whole suite, as it does for a deployed region.
+    kafkaClient: kafkaClientFromEnv(),
     eventsTopic: uniqueName(`${label}_events`).replaceAll('_', '-'),
     eventsPartitions: 4,
     host: '127.0.0.1',
