@@ -11,7 +11,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{core,regions,replication,edge,infra/local}/src/**/*.test.ts'],
+          include: [
+            '{core,platform,processor-sim,regions,replication,edge,infra/local}/src/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

@@ -5,6 +5,7 @@
  * tests inside workerd stop and start a region process and count what each region stored.
  * Prints one ready line with every address; SIGTERM stops everything.
  */
+
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -18,7 +19,8 @@ import {
   spawnService,
   startUpstashStandIn,
 } from '@meridian/local'
-import { createPool, databaseUrl, exitWithParent, newKeyRingText } from '@meridian/regions'
+import { createPool, databaseUrl, exitWithParent } from '@meridian/platform'
+import { newKeyRingText } from '@meridian/regions'
 import { createTestDb, prepareTestDatabase, type TestDb } from '@meridian/test/harness'
 
 interface RegionProc {

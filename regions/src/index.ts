@@ -1,13 +1,6 @@
-export * from './adapters/kafka.ts'
-export * from './adapters/node-crypto.ts'
-export { exitWithParent } from './adapters/parent-watch.ts'
 export * from './adapters/pins.ts'
-export * from './adapters/postgres.ts'
-export * from './adapters/redis.ts'
 export * from './config.ts'
-export { type GroupCommitOptions, GroupCommitter, QueueFullError } from './group-commit.ts'
 export * from './ledger/store.ts'
-export * from './log.ts'
 export {
   applyConfigChanges,
   applyToDoc,
@@ -18,6 +11,7 @@ export {
   type MerchantConfig,
 } from './merchant-config.ts'
 export { createMetrics, type Metrics } from './metrics.ts'
+export { regionMigrations } from './migrations.ts'
 export { claimAttempt, pinProcessor } from './processing/apply.ts'
 // The workers' state transitions (pure functions of a payment's state), the breaker and the
 // retry backoff: the money-path model (replication/src/sim/money) runs them as the workers do.
@@ -27,7 +21,6 @@ export type { LookupResult, OperationResult, ProcessorAdapter } from './processo
 export { ProcessorError } from './processors/adapter.ts'
 export { breakerDefaults, CircuitBreaker } from './processors/breaker.ts'
 export { ProcessorSet } from './processors/registry.ts'
-export { backoffMs, retryDefaults } from './processors/retry.ts'
 export * from './region.ts'
 export { type DuplicatePayment, listDuplicates } from './store/duplicates.ts'
 export { getOperations, saveOperation } from './store/operations.ts'
@@ -35,7 +28,6 @@ export {
   getPaymentById,
   getRefunds,
   insertPaymentBatch,
-  inTransaction,
   type NewPaymentWrite,
   saveRefund,
 } from './store/payments.ts'
@@ -48,5 +40,4 @@ export {
   rowToRefund,
 } from './store/rows.ts'
 export { getPaymentState, type PaymentState } from './store/state.ts'
-export { ensureTopics } from './topics.ts'
 export { type KeyRing, keyRingFromText, newKeyRingText } from './webhooks/secret-box.ts'

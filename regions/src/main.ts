@@ -5,10 +5,10 @@
  * API_WORKERS=n (default 1) runs the API in n worker processes sharing one port (node:cluster),
  * one per core; the primary keeps the other roles (the relay), so they run exactly once.
  */
+
 import cluster from 'node:cluster'
-import { exitWithParent } from './adapters/parent-watch.ts'
+import { createLogger, exitWithParent } from '@meridian/platform'
 import { configFromEnv } from './config.ts'
-import { createLogger } from './log.ts'
 import { startRegion } from './region.ts'
 
 const apiWorkers = Math.max(1, Number(process.env.API_WORKERS ?? 1))

@@ -2,18 +2,24 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { HybridClock, partitionFor } from '@meridian/core'
+import {
+  type BusProducer,
+  connectRedis,
+  createKafkaBus,
+  createPool,
+  ensureTopics,
+  GroupCommitter,
+  type KafkaBus,
+  keyspace,
+  type Logger,
+  useNodeCrypto,
+} from '@meridian/platform'
 import type pg from 'pg'
-import { type BusProducer, createKafkaBus, type KafkaBus } from './adapters/kafka.ts'
-import { useNodeCrypto } from './adapters/node-crypto.ts'
 import { type ProcessorPins, UpstashPins } from './adapters/pins.ts'
-import { createPool } from './adapters/postgres.ts'
-import { connectRedis, keyspace } from './adapters/redis.ts'
 import { createRegionApp } from './api/app.ts'
 import { answerMalformedHttp } from './api/malformed.ts'
 import type { RegionConfig } from './config.ts'
 import { FastPathGate } from './fastpath/gate.ts'
-import { GroupCommitter } from './group-commit.ts'
-import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { DrainGuard } from './outbox/drain.ts'
 import { PartitionMapSource } from './outbox/partition-map.ts'
@@ -27,7 +33,6 @@ import { Reconciler } from './processing/reconciler.ts'
 import { ProcessorWorker } from './processing/worker.ts'
 import { ProcessorSet } from './processors/registry.ts'
 import { type CreateOutcome, insertPaymentBatch, type NewPaymentWrite } from './store/payments.ts'
-import { ensureTopics } from './topics.ts'
 import { WebhookDeliverer } from './webhooks/deliverer.ts'
 import { WebhookDispatcher } from './webhooks/dispatcher.ts'
 import { webhookSchedule } from './webhooks/schedule.ts'

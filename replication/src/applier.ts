@@ -6,7 +6,7 @@ import {
   inTransaction,
   type KafkaBus,
   type Logger,
-} from '@meridian/regions'
+} from '@meridian/platform'
 import type pg from 'pg'
 import { applyEvents } from './apply.ts'
 import type { ReplicationMetrics } from './metrics.ts'

@@ -1,5 +1,5 @@
 import { regionIdSchema } from '@meridian/core'
-import { databaseUrl, type KafkaClient, kafkaClientFromEnv } from '@meridian/regions'
+import { databaseUrl, type KafkaClient, kafkaClientFromEnv } from '@meridian/platform'
 import { z } from 'zod'
 
 export interface ReplicationConfig {

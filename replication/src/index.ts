@@ -1,6 +1,7 @@
 export { applyEvents } from './apply.ts'
 export { type ReplicationConfig, replicationConfigFromEnv } from './config.ts'
 export { type StateDigest, stateDigest, stateLines } from './digest.ts'
+export { regionDatabaseMigrations, replicationMigrations } from './migrations.ts'
 export { dedupeRetentionMs, pruneAppliedRecords } from './retention.ts'
 export { type RunningReplication, startReplication } from './service.ts'
 export { replicationStatus } from './status.ts'

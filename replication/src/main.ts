@@ -3,7 +3,7 @@
  * tsx replication/src/main.ts`. Runs the heartbeat, a replicator per other region and the applier,
  * and serves /replication/status and /metrics on REPLICATION_PORT. SIGTERM stops it cleanly.
  */
-import { createLogger, exitWithParent } from '@meridian/regions'
+import { createLogger, exitWithParent } from '@meridian/platform'
 import { replicationConfigFromEnv } from './config.ts'
 import { startReplication } from './service.ts'
 

@@ -1,5 +1,11 @@
-import type { BusConsumer, BusProducer, KafkaBus, Logger, OutMessage } from '@meridian/regions'
-import { ensureTopics } from '@meridian/regions'
+import {
+  type BusConsumer,
+  type BusProducer,
+  ensureTopics,
+  type KafkaBus,
+  type Logger,
+  type OutMessage,
+} from '@meridian/platform'
 import type { ReplicationMetrics } from './metrics.ts'
 import { type ReplicationTopics, replicatedTopic } from './topics.ts'
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@meridian/regions'
+import type { Logger } from '@meridian/platform'
 import type pg from 'pg'
 
 /**

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { createKafkaBus, createPool, ensureTopics, type Logger } from '@meridian/regions'
+import { createKafkaBus, createPool, ensureTopics, type Logger } from '@meridian/platform'
 import { Applier } from './applier.ts'
 import type { ReplicationConfig } from './config.ts'
 import { createReplicationMetrics } from './metrics.ts'

@@ -1,4 +1,5 @@
-import { type KafkaBus, listDuplicates } from '@meridian/regions'
+import type { KafkaBus } from '@meridian/platform'
+import { listDuplicates } from '@meridian/regions'
 import { Hono } from 'hono'
 import type pg from 'pg'
 import type { ReplicationMetrics } from './metrics.ts'

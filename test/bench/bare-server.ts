@@ -2,8 +2,9 @@
  * The baseline: a bare Hono endpoint on the same Node HTTP server, doing nothing but parse the
  * JSON body and answer 202. The fast path's latency is reported against this.
  */
+
 import { serve } from '@hono/node-server'
-import { exitWithParent } from '@meridian/regions'
+import { exitWithParent } from '@meridian/platform'
 import { Hono } from 'hono'
 
 const app = new Hono()

@@ -11,6 +11,7 @@
  * The edge runs on one workerd as Cloudflare runs it (BENCH_EDGE_RUNTIME=workerd, the default);
  * BENCH_EDGE_RUNTIME=wrangler-dev measures what `pnpm start` runs instead, dev proxy included.
  */
+
 import { randomBytes } from 'node:crypto'
 import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
 import {
@@ -28,9 +29,10 @@ import {
   ensureDatabase,
   ensureSchema,
   migrate,
-  newKeyRingText,
   withDatabase,
-} from '@meridian/regions'
+} from '@meridian/platform'
+import { newKeyRingText } from '@meridian/regions'
+import { regionDatabaseMigrations } from '@meridian/replication'
 import { percentile } from './load.ts'
 
 const log = (line: string) => process.stdout.write(`${line}\n`)
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
       const schema = `edgebench_${id.replace('-', '_')}_${tag}`
       const p = createPool({ url, schema, poolSizeMax: 1 })
       await ensureSchema(p, schema)
-      await migrate(p, schema)
+      await migrate(p, regionDatabaseMigrations, schema)
       await p.end()
       const r = { id, schema, port: await freePort() }
       regions.push(r)

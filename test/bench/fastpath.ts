@@ -6,6 +6,7 @@
  *   3. the same open-loop runs against a bare Hono endpoint, and the ratio.
  * Not a test: it asserts nothing and prints figures.
  */
+
 import { randomBytes } from 'node:crypto'
 import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
 import {
@@ -21,9 +22,10 @@ import {
   ensureDatabase,
   ensureSchema,
   migrate,
-  newKeyRingText,
   withDatabase,
-} from '@meridian/regions'
+} from '@meridian/platform'
+import { newKeyRingText } from '@meridian/regions'
+import { regionDatabaseMigrations } from '@meridian/replication'
 import { benchKafkaClient, processCpuSec } from './cpu.ts'
 import { closedLoop, errorsCell, openLoop, type PreparedRequest, summarize } from './load.ts'
 
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
   const schema = `bench_${Date.now().toString(36)}`
   const pool = createPool({ url, schema, poolSizeMax: 2 })
   await ensureSchema(pool, schema)
-  await migrate(pool, schema)
+  await migrate(pool, regionDatabaseMigrations, schema)
   const services: ServiceProcess[] = []
   // What the API logged at error level, by message: the cause behind any 5xx in the tables.
   const apiErrors = new Map<string, number>()

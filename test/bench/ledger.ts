@@ -3,17 +3,18 @@
  * commits, synchronous_commit on). Each entry is a capture (four or five postings); entries are
  * written in batches per transaction, as the workers' group of changes would be. Prints figures.
  */
+
 import { captureEntry, type JournalEntry } from '@meridian/core'
 import {
-  checkLedger,
   createPool,
   databaseUrl,
   ensureDatabase,
   ensureSchema,
   migrate,
   withDatabase,
-  writeEntries,
-} from '@meridian/regions'
+} from '@meridian/platform'
+import { checkLedger, writeEntries } from '@meridian/regions'
+import { regionDatabaseMigrations } from '@meridian/replication'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const log = (line: string) => process.stdout.write(`${line}\n`)
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   const schema = `ledger_${Date.now().toString(36)}`
   const pool = createPool({ url, schema, poolSizeMax: 8 })
   await ensureSchema(pool, schema)
-  await migrate(pool, schema)
+  await migrate(pool, regionDatabaseMigrations, schema)
   try {
     log(`ledger benchmark: ${seconds} s per row, durable commits`)
     log('| entries per commit | connections | postings/s | commits/s |')

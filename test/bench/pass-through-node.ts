@@ -5,8 +5,9 @@
  * (scheduling, loopback sockets), which no worker code can win back. Prints
  * `{"event":"pass-through.ready","url":…}`.
  */
+
 import { Agent, createServer, request } from 'node:http'
-import { exitWithParent } from '@meridian/regions'
+import { exitWithParent } from '@meridian/platform'
 
 const origin = new URL(process.env.ORIGIN ?? '')
 if (!origin.port) {

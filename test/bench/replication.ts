@@ -7,6 +7,7 @@
  * us-east. Prints p50/p99/max, then the same split at the copy in eu-west's cluster: how long the
  * replicator took, and how long the applier took after it.
  */
+
 import { HybridClock } from '@meridian/core'
 import { KafkaBroker } from '@meridian/local'
 import {
@@ -19,8 +20,13 @@ import {
   migrate,
   quietLogger,
   withDatabase,
-} from '@meridian/regions'
-import { replicatedTopic, startReplication, topicsFor } from '@meridian/replication'
+} from '@meridian/platform'
+import {
+  regionDatabaseMigrations,
+  replicatedTopic,
+  startReplication,
+  topicsFor,
+} from '@meridian/replication'
 import { paymentCreated } from '../src/harness/events.ts'
 import { benchKafkaClient, ownCpuSec } from './cpu.ts'
 import { percentile } from './load.ts'
@@ -40,7 +46,7 @@ async function main(): Promise<void> {
   const schema = `replbench_${Date.now().toString(36)}`
   const pool = createPool({ url, schema, poolSizeMax: 2 })
   await ensureSchema(pool, schema)
-  await migrate(pool, schema)
+  await migrate(pool, regionDatabaseMigrations, schema)
   const eastBus = createKafkaBus({
     brokers: [east.bootstrap],
     clientId: 'bench-origin',

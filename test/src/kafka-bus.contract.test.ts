@@ -5,7 +5,7 @@ import {
   type KafkaBus,
   type KafkaClient,
   kafkaClients,
-} from '@meridian/regions'
+} from '@meridian/platform'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from './harness/eventually.ts'
 import { createTestTopic, testBus } from './harness/kafka.ts'

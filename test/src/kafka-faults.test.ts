@@ -6,7 +6,7 @@ import {
   type KafkaClient,
   kafkaClients,
   quietLogger,
-} from '@meridian/regions'
+} from '@meridian/platform'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from './harness/eventually.ts'
 import { createTestTopic, testBus } from './harness/kafka.ts'

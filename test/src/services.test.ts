@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { BusConsumer, InMessage } from '@meridian/regions'
+import type { BusConsumer, InMessage } from '@meridian/platform'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { eventually } from './harness/eventually.ts'
 import { createTestTopic, testBus } from './harness/kafka.ts'

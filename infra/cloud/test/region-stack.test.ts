@@ -211,10 +211,16 @@ describe.each(fleet.regions.map((r) => [r.id, r] as const))('RegionStack %s', (i
   })
 })
 
-/** The region and replication sources, where every environment variable must be read. */
+/** The region, replication and platform sources, where every environment variable must be read. */
 function sourceText(): string {
   const root = new URL('../../../', import.meta.url).pathname
-  const files = ['regions/src', 'regions/src/adapters', 'replication/src'].flatMap((dir) =>
+  const files = [
+    'regions/src',
+    'regions/src/adapters',
+    'replication/src',
+    'platform/src',
+    'platform/src/kafka',
+  ].flatMap((dir) =>
     readdirSync(join(root, dir))
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
       .map((f) => join(root, dir, f)),

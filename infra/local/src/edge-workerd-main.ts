@@ -8,9 +8,10 @@
  * socket (`controlUrl`) goes through its entry worker first, another isolate call per request
  * (~0.7 ms p50 here); it is kept for what only the entry worker does: the scheduled trigger.
  */
+
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { exitWithParent } from '@meridian/regions'
+import { exitWithParent } from '@meridian/platform'
 import { Log, LogLevel, Miniflare, type MiniflareOptions, type WorkerOptions } from 'miniflare'
 import { edgeDir, type KeyEntry, offlineEnv, runFile, wrangler } from './edge.ts'
 

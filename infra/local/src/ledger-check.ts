@@ -6,15 +6,14 @@
  * them. Exit code 1 when anything is off, an open duplicate included, so drills and scripts can
  * rely on it.
  */
+
 import { fleet } from '@meridian/core'
+import { createPool, databaseUrl, withDatabase } from '@meridian/platform'
 import {
   checkLedger,
-  createPool,
   type DuplicatePayment,
-  databaseUrl,
   type LedgerReport,
   listDuplicates,
-  withDatabase,
 } from '@meridian/regions'
 import { regionDatabaseName } from './topology.ts'
 

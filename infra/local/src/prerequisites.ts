@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { connectRedis, databaseUrl, redisUrl } from '@meridian/regions'
+import { connectRedis, databaseUrl, redisUrl } from '@meridian/platform'
 import pg from 'pg'
 
 const run = promisify(execFile)

@@ -207,7 +207,7 @@ export async function startSimulators(options: {
 }) {
   const sims = await spawnService({
     name: 'processor simulators',
-    entry: 'regions/src/sim/main.ts',
+    entry: 'processor-sim/src/main.ts',
     readyEvent: 'sim.ready',
     env: {
       SIM_PORT_BASE: String(localPorts.simulatorBase),

@@ -1,3 +1,4 @@
+import { backoffDelayMs, noJitter } from '@meridian/platform'
 import type { ServiceProcess } from './processes.ts'
 
 export interface SuperviseOptions {
@@ -53,7 +54,8 @@ export async function supervise(
     })
   }
   const schedule = () => {
-    const delay = Math.min(delayMax, delayMin * 2 ** (crashesInARow - 1))
+    const backoff = { delayMsMin: delayMin, delayMsMax: delayMax, jitter: noJitter }
+    const delay = backoffDelayMs(crashesInARow - 1, backoff)
     options.log(`[meridian] ${options.name} stopped on its own; starting it again in ${delay} ms`)
     timer = setTimeout(() => void restart(), delay)
   }

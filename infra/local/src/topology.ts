@@ -6,12 +6,12 @@ import {
   connectRedis,
   createPool,
   databaseUrl,
-  deletePrefix,
   migrate,
-  recreateDatabase,
   redisUrl,
   withDatabase,
-} from '@meridian/regions'
+} from '@meridian/platform'
+import { deletePrefix, recreateDatabase } from '@meridian/platform/dev'
+import { regionDatabaseMigrations } from '@meridian/replication'
 import { KafkaBroker } from './kafka/broker.ts'
 
 /** What one local region owns: its Kafka cluster, its database and its Redis key prefix. */
@@ -78,7 +78,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
         await recreateDatabase(url)
         const pool = createPool({ url, poolSizeMax: 1 })
         try {
-          const applied = await migrate(pool, id)
+          const applied = await migrate(pool, regionDatabaseMigrations, id)
           log(
             `postgres ${id}: ${new URL(url).pathname.slice(1)} ready (${applied.length} migrations applied)`,
           )

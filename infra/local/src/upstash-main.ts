@@ -3,7 +3,7 @@
  * benchmark's load generator and the limiter's server do not share one event loop. Prints
  * `{"event":"upstash.ready","url":…}` when it listens; SIGTERM closes it.
  */
-import { exitWithParent } from '@meridian/regions'
+import { exitWithParent } from '@meridian/platform'
 import { startUpstashStandIn } from './upstash.ts'
 
 const token = process.env.UPSTASH_TOKEN

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { connectRedis } from '@meridian/regions'
+import { connectRedis } from '@meridian/platform'
 import type { Redis } from 'ioredis'
 
 /**

@@ -1,7 +1,6 @@
 import { buildOpenApi, errors, MeridianError, toHttpError } from '@meridian/core'
+import { isDatabaseUnavailable, type Logger } from '@meridian/platform'
 import { Hono } from 'hono'
-import { isDatabaseUnavailable } from '../adapters/postgres.ts'
-import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { MerchantService } from '../payments/merchant.ts'
 import type { ApiResult } from '../payments/outcomes.ts'

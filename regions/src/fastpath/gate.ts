@@ -6,10 +6,8 @@ import {
   idempotencyInFlightTtlMs,
   idempotencyRedisTtlMs,
 } from '@meridian/core'
+import { type Keyspace, type Logger, LuaScript } from '@meridian/platform'
 import type { Redis } from 'ioredis'
-import { LuaScript } from '../adapters/lua.ts'
-import type { Keyspace } from '../adapters/redis.ts'
-import type { Logger } from '../log.ts'
 
 export interface RateLimit {
   readonly perSec: number

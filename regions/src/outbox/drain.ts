@@ -1,6 +1,5 @@
 import { type PartitionMap, partitionFor } from '@meridian/core'
-import type { BusAdmin } from '../adapters/kafka.ts'
-import type { Logger } from '../log.ts'
+import type { BusAdmin, Logger } from '@meridian/platform'
 import type { PartitionMapSource } from './partition-map.ts'
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { defaultPartitionMap, type PartitionMap, parsePartitionMap } from '@meridian/core'
-import type { Logger } from '../log.ts'
+import type { Logger } from '@meridian/platform'
 
 /** How often the map file is checked for a new version. */
 export const partitionMapReloadMs = 1000

@@ -1,7 +1,12 @@
 import { fnv1a32 } from '@meridian/core'
+import {
+  type BusProducer,
+  backoffDelayMs,
+  type Logger,
+  noJitter,
+  type OutMessage,
+} from '@meridian/platform'
 import type pg from 'pg'
-import type { BusProducer, OutMessage } from '../adapters/kafka.ts'
-import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { DrainGuard } from './drain.ts'
 import { outboxChannel } from './signal.ts'
@@ -137,7 +142,8 @@ export class OutboxRelay {
         failures = 0
       } catch (error) {
         failures += 1
-        const delay = Math.min(this.retryDelayMsMax, 100 * 2 ** failures)
+        const backoff = { delayMsMin: 100, delayMsMax: this.retryDelayMsMax, jitter: noJitter }
+        const delay = backoffDelayMs(failures, backoff)
         this.log.warn('outbox relay failed; retrying', { error, delayMs: delay })
         this.leaderClient?.release(true)
         this.leaderClient = undefined

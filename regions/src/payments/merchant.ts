@@ -8,6 +8,7 @@ import {
   presentBalance,
   requestFingerprint,
 } from '@meridian/core'
+import { inTransaction } from '@meridian/platform'
 import type pg from 'pg'
 import type { FastPathGate, RateLimit } from '../fastpath/gate.ts'
 import { merchantBalances } from '../ledger/store.ts'
@@ -15,7 +16,6 @@ import {
   getIdempotencyRecord,
   insertIdempotency,
   insertOutbox,
-  inTransaction,
   type StoredResponse,
 } from '../store/payments.ts'
 import {

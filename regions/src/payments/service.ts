@@ -31,10 +31,9 @@ import {
   requestFingerprint,
   settlePayment,
 } from '@meridian/core'
+import type { GroupCommitter, Logger } from '@meridian/platform'
 import type pg from 'pg'
 import type { FastPathGate, RateLimit } from '../fastpath/gate.ts'
-import type { GroupCommitter } from '../group-commit.ts'
-import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import {
   type CreateOutcome,

@@ -1,7 +1,8 @@
+import { inTransaction } from '@meridian/platform'
 import type pg from 'pg'
 import { writeEntries } from '../ledger/store.ts'
 import { saveOperation } from '../store/operations.ts'
-import { insertOutbox, inTransaction, savePayment, saveRefund } from '../store/payments.ts'
+import { insertOutbox, savePayment, saveRefund } from '../store/payments.ts'
 import { getPaymentState, type PaymentState } from '../store/state.ts'
 import type { Change } from './changes.ts'
 

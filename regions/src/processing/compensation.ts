@@ -6,9 +6,9 @@ import {
   type Refund,
   systemOperationId,
 } from '@meridian/core'
+import type { Logger } from '@meridian/platform'
 import type pg from 'pg'
 import type { ProcessorPins } from '../adapters/pins.ts'
-import type { Logger } from '../log.ts'
 import { getPaymentState } from '../store/state.ts'
 import type { PaymentFlow } from './flow.ts'
 

@@ -11,12 +11,11 @@ import {
   type Step,
   systemOperationId,
 } from '@meridian/core'
+import { type Logger, type RetryOptions, retryDefaults, withRetry } from '@meridian/platform'
 import type pg from 'pg'
 import { PinsUnavailableError, type ProcessorPins } from '../adapters/pins.ts'
-import type { Logger } from '../log.ts'
 import { type OperationResult, ProcessorError } from '../processors/adapter.ts'
 import type { ProcessorSet, RoutedProcessor } from '../processors/registry.ts'
-import { type RetryOptions, retryDefaults, withRetry } from '../processors/retry.ts'
 import { getPaymentState, type PaymentState } from '../store/state.ts'
 import { applyChange, claimAttempt, pinProcessor } from './apply.ts'
 import * as changes from './changes.ts'

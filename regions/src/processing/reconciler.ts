@@ -1,7 +1,7 @@
 import { fnv1a32 } from '@meridian/core'
+import type { Logger } from '@meridian/platform'
 import type pg from 'pg'
 import type { ProcessorPins } from '../adapters/pins.ts'
-import type { Logger } from '../log.ts'
 import { getPaymentById } from '../store/payments.ts'
 import { DuplicateCompensator } from './compensation.ts'
 import type { PaymentFlow } from './flow.ts'

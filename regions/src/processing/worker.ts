@@ -1,6 +1,5 @@
 import { decodeEvent, dedicatedPartitions, type EventType } from '@meridian/core'
-import type { Batch, BusConsumer, KafkaBus } from '../adapters/kafka.ts'
-import type { Logger } from '../log.ts'
+import type { Batch, BusConsumer, KafkaBus, Logger } from '@meridian/platform'
 import type { PartitionMapSource } from '../outbox/partition-map.ts'
 import type { PaymentFlow } from './flow.ts'
 import { limitConcurrency } from './semaphore.ts'

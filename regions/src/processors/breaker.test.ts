@@ -1,6 +1,6 @@
+import { backoffMs, withRetry } from '@meridian/platform'
 import { describe, expect, it } from 'vitest'
 import { CircuitBreaker } from './breaker.ts'
-import { backoffMs, withRetry } from './retry.ts'
 
 describe('circuit breaker', () => {
   it('opens after consecutive failures, half-opens after a while, closes on a good trial', () => {

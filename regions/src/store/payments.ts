@@ -7,8 +7,8 @@ import type {
   Plan,
   Refund,
 } from '@meridian/core'
+import { inTransaction, isTransactionConflict } from '@meridian/platform'
 import type pg from 'pg'
-import { isTransactionConflict } from '../adapters/postgres.ts'
 import { getOperations, saveOperation } from './operations.ts'
 import {
   type PaymentRow,
@@ -314,24 +314,6 @@ export async function insertIdempotency(
     ],
   )
   return result.rowCount === 1
-}
-
-export async function inTransaction<T>(
-  pool: pg.Pool,
-  work: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect()
-  try {
-    await client.query('begin')
-    const result = await work(client)
-    await client.query('commit')
-    return result
-  } catch (error) {
-    await client.query('rollback').catch(() => {})
-    throw error
-  } finally {
-    client.release()
-  }
 }
 
 /** What a capture, cancel or refund writes, decided from the locked payment. */

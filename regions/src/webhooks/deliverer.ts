@@ -1,6 +1,6 @@
 import { signWebhook, webhookSignatureHeader } from '@meridian/core'
+import type { Logger } from '@meridian/platform'
 import type pg from 'pg'
-import type { Logger } from '../log.ts'
 import { limitConcurrency } from '../processing/semaphore.ts'
 import { postWebhook } from './post.ts'
 import { nextDelayMs, type RetrySchedule } from './schedule.ts'

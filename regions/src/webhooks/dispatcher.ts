@@ -1,7 +1,6 @@
 import { decodeEvent, isMerchantFacing, newId, presentWebhookEvent } from '@meridian/core'
+import type { BusConsumer, KafkaBus, Logger } from '@meridian/platform'
 import type pg from 'pg'
-import type { BusConsumer, KafkaBus } from '../adapters/kafka.ts'
-import type { Logger } from '../log.ts'
 
 /**
  * Turns merchant-facing events into deliveries, one per subscribed endpoint. The unique

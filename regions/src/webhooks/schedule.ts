@@ -1,3 +1,5 @@
+import { backoffDelayMs, fifthJitter } from '@meridian/platform'
+
 /**
  * When to retry a failed delivery: exponential backoff with jitter, for up to three days (as
  * Stripe does), then the delivery is dead-lettered. `timeScale` compresses the whole schedule for
@@ -25,7 +27,11 @@ export function nextDelayMs(
   random: () => number = Math.random,
 ): number | undefined {
   if (elapsedMs >= schedule.windowMs * schedule.timeScale) return undefined
-  const base = Math.min(schedule.delayMsMax, schedule.firstDelayMs * 2 ** Math.max(0, attempts - 1))
   // ±20% jitter keeps a recovering receiver from being hit by every retry at the same instant.
-  return Math.max(1, Math.round(base * schedule.timeScale * (0.8 + 0.4 * random())))
+  const backoff = {
+    delayMsMin: schedule.firstDelayMs,
+    delayMsMax: schedule.delayMsMax,
+    jitter: fifthJitter,
+  }
+  return Math.max(1, Math.round(backoffDelayMs(attempts - 1, backoff, random) * schedule.timeScale))
 }

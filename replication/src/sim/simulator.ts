@@ -15,9 +15,9 @@ import {
   releaseEntry,
   transitions,
 } from '@meridian/core'
+import { Rng } from '@meridian/platform'
 import { editDoc } from '@meridian/regions'
 import { type SimEvent, SimRegion } from './region.ts'
-import { Rng } from './rng.ts'
 
 /**
  * A deterministic simulation of three regions replicating through lossy, reordering,

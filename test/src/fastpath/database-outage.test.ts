@@ -1,5 +1,5 @@
 import { setDatabaseReachable } from '@meridian/local'
-import { createPool, databaseUrl } from '@meridian/regions'
+import { createPool, databaseUrl } from '@meridian/platform'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiResponse } from '../harness/client.ts'
 import { eventually } from '../harness/eventually.ts'

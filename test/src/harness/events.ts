@@ -7,7 +7,7 @@ import {
   newPayment,
   type Payment,
 } from '@meridian/core'
-import type { OutMessage } from '@meridian/regions'
+import type { OutMessage } from '@meridian/platform'
 
 /**
  * A `payment.created` event as a region's fast path publishes it (payment snapshot plus its

@@ -1,5 +1,5 @@
-import { quietLogger } from '@meridian/regions'
-import { dialects, type RunningSimulator, simNames, startSimulator } from '@meridian/regions/sim'
+import { quietLogger } from '@meridian/platform'
+import { dialects, type RunningSimulator, simNames, startSimulator } from '@meridian/processor-sim'
 import {
   type RunningReplication,
   type StateDigest,

@@ -5,7 +5,7 @@ import {
   type KafkaBus,
   type KafkaClient,
   quietLogger,
-} from '@meridian/regions'
+} from '@meridian/platform'
 import { inject } from 'vitest'
 import { uniqueName } from './names.ts'
 

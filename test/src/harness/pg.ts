@@ -5,7 +5,8 @@ import {
   ensureSchema,
   migrate,
   withDatabase,
-} from '@meridian/regions'
+} from '@meridian/platform'
+import { regionDatabaseMigrations } from '@meridian/replication'
 import type pg from 'pg'
 import { createdAtMs, leftoverAgeMsMin, uniqueName } from './names.ts'
 
@@ -38,7 +39,7 @@ export async function createTestDb(
   if (options.ownDatabase) await ensureDatabase(url)
   const pool = createPool({ url, schema, poolSizeMax })
   await ensureSchema(pool, schema)
-  await migrate(pool, schema)
+  await migrate(pool, regionDatabaseMigrations, schema)
   return {
     url,
     schema,

@@ -4,7 +4,7 @@ import {
   type SimFaults,
   simNames,
   startSimulator,
-} from '@meridian/regions/sim'
+} from '@meridian/processor-sim'
 import type { RegionName } from './kafka.ts'
 import { startTestRegion, type TestRegion, type TestRegionOverrides } from './region.ts'
 

@@ -1,4 +1,5 @@
-import { connectRedis, deletePrefix, type Keyspace, keyspace } from '@meridian/regions'
+import { connectRedis, type Keyspace, keyspace } from '@meridian/platform'
+import { deletePrefix } from '@meridian/platform/dev'
 import type { Redis } from 'ioredis'
 import { uniqueName } from './names.ts'
 

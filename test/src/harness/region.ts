@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { defaultFraudPolicy, Secret } from '@meridian/core'
+import { type BusAdmin, kafkaClientFromEnv, quietLogger } from '@meridian/platform'
 import {
-  type BusAdmin,
-  kafkaClientFromEnv,
   keyRingFromText,
   newKeyRingText,
-  quietLogger,
   type RegionConfig,
   type RunningRegion,
   regionDefaults,

@@ -1,7 +1,7 @@
 import { newId } from '@meridian/core'
 import { freePort } from '@meridian/local'
+import { dialects, type RunningSimulator, simNames, startSimulator } from '@meridian/processor-sim'
 import { type ProcessorAdapter, ProcessorError, ProcessorSet } from '@meridian/regions'
-import { dialects, type RunningSimulator, simNames, startSimulator } from '@meridian/regions/sim'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 /**

@@ -1,4 +1,4 @@
-import type { SimFaults } from '@meridian/regions/sim'
+import type { SimFaults } from '@meridian/processor-sim'
 import { describe, expect, it } from 'vitest'
 import { type ProcessingRegion, startProcessingRegion } from '../harness/processing.ts'
 import { createPayment, expectBalancedLedger, statusIs, waitFor } from './helpers.ts'

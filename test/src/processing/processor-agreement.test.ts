@@ -1,6 +1,6 @@
 import { paymentIdFor, requestFingerprint } from '@meridian/core'
+import { dialects, type RunningSimulator, simNames, startSimulator } from '@meridian/processor-sim'
 import { ProcessorSet } from '@meridian/regions'
-import { dialects, type RunningSimulator, simNames, startSimulator } from '@meridian/regions/sim'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
 import {

@@ -1,4 +1,5 @@
-import { quietLogger, type RunningRegion, startRegion } from '@meridian/regions'
+import { quietLogger } from '@meridian/platform'
+import { type RunningRegion, startRegion } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
 import { type ProcessingRegion, startProcessingRegion } from '../harness/processing.ts'

@@ -1,5 +1,5 @@
 import { HybridClock } from '@meridian/core'
-import { quietLogger } from '@meridian/regions'
+import { quietLogger } from '@meridian/platform'
 import {
   dedupeRetentionMs,
   pruneAppliedRecords,

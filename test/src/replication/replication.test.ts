@@ -1,5 +1,5 @@
 import { decodeEvent } from '@meridian/core'
-import type { InMessage } from '@meridian/regions'
+import type { InMessage } from '@meridian/platform'
 import type { replicationStatus } from '@meridian/replication'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkerSuite } from '../drill/checker-suite.ts'

@@ -1,4 +1,4 @@
-import { seededRandom } from '@meridian/regions/sim'
+import { backoffDelayMs, halfJitter, seededRandom, sleep } from '@meridian/platform'
 
 /** One HTTP attempt as the merchant saw it. */
 export interface Attempt {
@@ -53,8 +53,7 @@ export interface LoadOptions {
 /** How a real merchant retries: same key, backoff with jitter, for a while, then gives up. */
 export const clientRetry = {
   timeoutMs: 10_000,
-  backoffMsMin: 100,
-  backoffMsMax: 2_000,
+  backoff: { delayMsMin: 100, delayMsMax: 2_000, jitter: halfJitter },
   /** Retries continue this long after the load stops (the drill waits for them). */
   giveUpAfterMs: 60_000,
 } as const
@@ -141,8 +140,7 @@ export class LoadGenerator {
         order.outcome = 'gave_up'
         return
       }
-      const backoff = Math.min(clientRetry.backoffMsMax, clientRetry.backoffMsMin * 2 ** attempt)
-      await new Promise((r) => setTimeout(r, backoff * (0.5 + this.random() / 2)))
+      await sleep(backoffDelayMs(attempt, clientRetry.backoff, this.random))
     }
   }
 

@@ -1,3 +1,4 @@
+import { backoffDelayMs, noJitter, sleep } from '@meridian/platform'
 import type pg from 'pg'
 
 /**
@@ -62,9 +63,8 @@ const capturedPairs: readonly Pair[] = [
 ]
 
 /** How a merchant retries an operation: same key, backoff, for a while. */
-const retry = { timeoutMs: 10_000, backoffMsMin: 200, backoffMsMax: 2_000, giveUpAfterMs: 60_000 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const retry = { timeoutMs: 10_000, giveUpAfterMs: 60_000 }
+const retryBackoff = { delayMsMin: 200, delayMsMax: 2_000, jitter: noJitter }
 
 export class SplitBrainOps {
   readonly payments: OpsPayment[] = []
@@ -184,7 +184,7 @@ export class SplitBrainOps {
       const inFlight = res.status === 409 && error.code === 'idempotency_key_in_use'
       const again = res.status === 0 || inFlight || res.status === 429 || res.status >= 500
       if (!again || Date.now() - started > retry.giveUpAfterMs) return res
-      await sleep(Math.min(retry.backoffMsMax, retry.backoffMsMin * 2 ** attempt))
+      await sleep(backoffDelayMs(attempt, retryBackoff))
     }
   }
 

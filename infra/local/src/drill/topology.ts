@@ -1,4 +1,4 @@
-import { createPool, databaseUrl, withDatabase } from '@meridian/regions'
+import { createPool, databaseUrl, withDatabase } from '@meridian/platform'
 import type pg from 'pg'
 import { setDatabaseReachable } from '../database-access.ts'
 import type { Gateway } from '../gateway.ts'

@@ -11,8 +11,8 @@ import {
   type Step,
   systemOperationId,
 } from '@meridian/core'
+import { backoffMs, type Rng, retryDefaults } from '@meridian/platform'
 import {
-  backoffMs,
   type Change,
   type CircuitBreaker,
   changes,
@@ -21,9 +21,7 @@ import {
   type ProcessorAdapter,
   ProcessorError,
   type ProcessorPins,
-  retryDefaults,
 } from '@meridian/regions'
-import type { Rng } from '../rng.ts'
 import type { Host } from './scheduler.ts'
 import type { RegionStore } from './store.ts'
 import type { Telemetry } from './telemetry.ts'

@@ -1,6 +1,6 @@
 import { fleet, setCryptoProvider } from '@meridian/core'
-import { nodeCryptoProvider, ProcessorSet } from '@meridian/regions'
-import { Rng } from '../rng.ts'
+import { nodeCryptoProvider, Rng } from '@meridian/platform'
+import { ProcessorSet } from '@meridian/regions'
 import type { Made, Protocol } from './api.ts'
 import { checkInvariants } from './checks.ts'
 import { Replication } from './network.ts'

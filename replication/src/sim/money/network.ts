@@ -1,4 +1,4 @@
-import type { Rng } from '../rng.ts'
+import type { Rng } from '@meridian/platform'
 import type { Scheduler } from './scheduler.ts'
 import type { ModelEvent } from './store.ts'
 import type { Telemetry } from './telemetry.ts'

@@ -1,7 +1,7 @@
+import type { Rng } from '@meridian/platform'
+import { type Charge, SimEngine } from '@meridian/processor-sim'
 import type { LookupResult, OperationResult, ProcessorAdapter } from '@meridian/regions'
 import { ProcessorError } from '@meridian/regions'
-import { type Charge, SimEngine } from '@meridian/regions/sim'
-import type { Rng } from '../rng.ts'
 import type { Host, Scheduler } from './scheduler.ts'
 import type { Telemetry } from './telemetry.ts'
 

@@ -1,7 +1,7 @@
 import { HybridClock } from '@meridian/core'
+import type { Rng } from '@meridian/platform'
 import type { ProcessorPins } from '@meridian/regions'
 import { breakerDefaults, CircuitBreaker } from '@meridian/regions'
-import type { Rng } from '../rng.ts'
 import { type Made, type Protocol, RegionApi } from './api.ts'
 import { ModelCompensator } from './compensation.ts'
 import { ModelFlow, type RoutedProcessor } from './flow.ts'

@@ -1,5 +1,5 @@
 import { deriveId, fleet, routeOrder } from '@meridian/core'
-import type { Rng } from '../rng.ts'
+import type { Rng } from '@meridian/platform'
 import type { ApiAnswer, ApiRequest, Protocol } from './api.ts'
 import type { ModelRegion } from './region.ts'
 import type { Host, Scheduler } from './scheduler.ts'

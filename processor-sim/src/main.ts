@@ -1,10 +1,10 @@
 /**
- * The processor simulators as one process: `tsx regions/src/sim/main.ts`. Each processor listens
+ * The processor simulators as one process: `tsx processor-sim/src/main.ts`. Each processor listens
  * on its own port (SIM_PORT_BASE+1, +2, +3, or free ports); SIM_FAULTS (JSON) sets the starting
  * faults of all three and SIM_SEED makes their randomness replayable. Change faults at runtime
  * with `POST <url>/_sim/faults`; read what each processor did with `GET <url>/_sim/stats`.
  */
-import { exitWithParent } from '../adapters/parent-watch.ts'
+import { exitWithParent } from '@meridian/platform'
 import { dialects, simNames } from './dialects.ts'
 import { type RunningSimulator, startSimulator } from './server.ts'
 

@@ -1,9 +1,10 @@
 /**
  * The message bus every service talks to, whatever Kafka client sits behind it: these small
  * interfaces, the settings that pick the client, and the limits every implementation honours.
- * Implementations: kafka-kafkajs.ts (the default) and kafka-platformatic.ts; kafka.ts picks one.
+ * Implementations: kafkajs.ts (the default) and platformatic.ts; index.ts picks one.
  */
 import type { Logger } from '../log.ts'
+import type { KafkaAuth } from './msk-auth.ts'
 
 export interface KafkaConfig {
   readonly brokers: readonly string[]
@@ -36,39 +37,6 @@ export function kafkaClientFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaC
 
 /** Default request retries, as kafkajs's own default. */
 export const requestRetriesDefault = 8
-
-/** `none`: the local KRaft brokers. `aws-msk-iam`: TLS plus SASL/OAUTHBEARER tokens signed with the task's IAM role. */
-export type KafkaAuth = 'none' | 'aws-msk-iam'
-
-export function kafkaAuthFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaAuth {
-  const value = env.KAFKA_AUTH ?? 'none'
-  if (value !== 'none' && value !== 'aws-msk-iam')
-    throw new Error(`KAFKA_AUTH must be none or aws-msk-iam, not "${value}"`)
-  return value
-}
-
-/**
- * The AWS region an MSK cluster lives in, from its broker names
- * (`b-1.meridian-us-east-kafka.abc123.c2.kafka.us-east-1.amazonaws.com:9098`). Replicators talk
- * to clusters in other regions, and each token must be signed for the cluster's own region.
- */
-export function mskRegion(brokers: readonly string[]): string {
-  const regions = new Set(
-    brokers.map((b) => /\.kafka\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?::\d+)?$/.exec(b)?.[1]),
-  )
-  const [region] = regions
-  if (regions.size !== 1 || !region)
-    throw new Error(`cannot tell the AWS region of MSK brokers ${brokers.join(',')}`)
-  return region
-}
-
-/** An MSK IAM token (SASL/OAUTHBEARER) for the cluster's own AWS region, signed with the task role. */
-export async function mskIamToken(region: string): Promise<string> {
-  // Loaded only on MSK: the signer pulls in the AWS SDK's credential chain.
-  const { generateAuthToken } = await import('aws-msk-iam-sasl-signer-js')
-  const { token } = await generateAuthToken({ region })
-  return token
-}
 
 export interface OutMessage {
   readonly key: string

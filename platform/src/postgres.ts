@@ -1,7 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { fnv1a32, invariant } from '@meridian/core'
+import { invariant } from '@meridian/core'
 import pg from 'pg'
 
 /** Where one region keeps its state: a database, and optionally a schema inside it (tests). */
@@ -14,7 +11,7 @@ export interface PgLocation {
 
 export const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres'
 export const poolSizeMaxDefault = 10
-const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/
+export const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/
 
 export function databaseUrl(): string {
   return process.env.DATABASE_URL ?? defaultDatabaseUrl
@@ -106,68 +103,26 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** Drop (closing its connections) and create a database: a clean slate for a local run. */
-export async function recreateDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1)
-  invariant(schemaPattern.test(name), `bad database name ${name}`)
-  const admin = new pg.Client({ connectionString: withDatabase(url, 'postgres') })
-  await admin.connect()
-  try {
-    await admin.query(`drop database if exists ${name} with (force)`)
-    await admin.query(`create database ${name}`)
-  } finally {
-    await admin.end()
-  }
-}
-
 export async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
   invariant(schemaPattern.test(schema), `bad schema name ${schema}`)
   await pool.query(`create schema if not exists ${schema}`)
 }
 
-const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations')
-
-export function migrationFiles(): string[] {
-  return readdirSync(migrationsDir)
-    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
-    .sort()
-}
-
-/**
- * Apply every migration not yet applied, each in its own transaction, under an advisory lock so
- * two processes starting together do not race. Migrations are append-only: never edit one that
- * has shipped; add the next number.
- */
-export async function migrate(pool: pg.Pool, lockName = 'default'): Promise<string[]> {
+/** Run `work` in one transaction on one connection: committed if it returns, rolled back if it throws. */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect()
-  const applied: string[] = []
   try {
-    await client.query('select pg_advisory_lock($1)', [fnv1a32(`migrate:${lockName}`)])
-    await client.query(
-      'create table if not exists schema_migrations (version text primary key, applied_at timestamptz not null default now())',
-    )
-    const done = new Set(
-      (await client.query<{ version: string }>('select version from schema_migrations')).rows.map(
-        (r) => r.version,
-      ),
-    )
-    for (const file of migrationFiles()) {
-      if (done.has(file)) continue
-      const sql = readFileSync(join(migrationsDir, file), 'utf8')
-      await client.query('begin')
-      try {
-        await client.query(sql)
-        await client.query('insert into schema_migrations (version) values ($1)', [file])
-        await client.query('commit')
-        applied.push(file)
-      } catch (error) {
-        await client.query('rollback')
-        throw new Error(`migration ${file} failed: ${String(error)}`, { cause: error })
-      }
-    }
+    await client.query('begin')
+    const result = await work(client)
+    await client.query('commit')
+    return result
+  } catch (error) {
+    await client.query('rollback').catch(() => {})
+    throw error
   } finally {
-    await client.query('select pg_advisory_unlock_all()').catch(() => {})
     client.release()
   }
-  return applied
 }

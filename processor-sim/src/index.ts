@@ -4,6 +4,5 @@ export {
   defaultFaults,
   type RunningSimulator,
   type SimFaults,
-  seededRandom,
   startSimulator,
 } from './server.ts'

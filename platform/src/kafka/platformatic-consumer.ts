@@ -37,7 +37,7 @@ import {
   consumerRestartDelayMs,
   fetchWaitMsMax,
   type InMessage,
-} from './kafka-bus.ts'
+} from './bus.ts'
 
 type Handler = (batch: Batch, ctx: BatchContext) => Promise<void>
 type PMessage = Message<Buffer, Buffer, string, Buffer>

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { seededRandom } from '@meridian/platform'
 import { SimEngine } from './engine.ts'
 
 /**
@@ -52,18 +53,6 @@ export interface SimResponse {
 
 /** One processor's wire format over the shared engine; undefined means "no such route" (404). */
 export type Dialect = (engine: SimEngine, request: SimRequest) => SimResponse | undefined
-
-/** mulberry32: a seeded generator, so a drill's faults replay exactly from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export interface RunningSimulator {
   readonly name: string

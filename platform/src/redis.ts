@@ -50,15 +50,3 @@ export function createRedis(url: string = redisUrl()): Redis {
     ...(process.env.REDIS_PASSWORD ? { password: process.env.REDIS_PASSWORD } : {}),
   })
 }
-
-/** Delete every key under a prefix (tests, resets); SCAN keeps Redis responsive meanwhile. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0'
-  let deleted = 0
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-    cursor = next
-    if (keys.length > 0) deleted += await redis.unlink(...keys)
-  } while (cursor !== '0')
-  return deleted
-}

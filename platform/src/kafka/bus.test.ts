@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { kafkaClientFromEnv } from './kafka-bus.ts'
+import { kafkaClientFromEnv } from './bus.ts'
 
 describe('the Kafka client setting', () => {
   it('is kafkajs unless KAFKA_CLIENT names platformatic, and refuses anything else', () => {

@@ -1,3 +1,5 @@
+import { backoffDelayMs, fullJitter, sleep } from './backoff.ts'
+
 /** The one bounded retrier (STYLE.md §5): it retries only what says `retriable`. */
 export interface RetryOptions {
   readonly attemptsMax: number
@@ -17,8 +19,12 @@ export function backoffMs(
   options: RetryOptions,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(options.retryDelayMsMax, options.retryDelayMsBase * 2 ** attempt)
-  return Math.floor(random() * ceiling)
+  const backoff = {
+    delayMsMin: options.retryDelayMsBase,
+    delayMsMax: options.retryDelayMsMax,
+    jitter: fullJitter,
+  }
+  return backoffDelayMs(attempt, backoff, random)
 }
 
 export async function withRetry<T>(
@@ -34,7 +40,7 @@ export async function withRetry<T>(
       if (!retriable || attempt + 1 >= options.attemptsMax) throw error
       onRetry(error, attempt)
       const hinted = (error as { retryAfterMs?: number }).retryAfterMs
-      await new Promise((r) => setTimeout(r, Math.max(hinted ?? 0, backoffMs(attempt, options))))
+      await sleep(Math.max(hinted ?? 0, backoffMs(attempt, options)))
     }
   }
 }

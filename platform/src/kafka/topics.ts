@@ -1,7 +1,10 @@
-import type { KafkaBus, TopicSpec } from './adapters/kafka.ts'
-import type { Logger } from './log.ts'
+import { backoffDelayMs, noJitter, sleep } from '../backoff.ts'
+import type { Logger } from '../log.ts'
+import type { KafkaBus, TopicSpec } from './bus.ts'
 
-/** Create the topics this region needs if they are missing; retries while the broker starts. */
+const topicsBackoff = { delayMsMin: 200, delayMsMax: 5000, jitter: noJitter }
+
+/** Create the topics a service needs if they are missing; retries while the broker starts. */
 export async function ensureTopics(
   bus: KafkaBus,
   topics: readonly TopicSpec[],
@@ -22,7 +25,7 @@ export async function ensureTopics(
     } catch (error) {
       if (attempt >= attemptsMax) throw error
       log.warn('could not ensure Kafka topics yet; retrying', { error, attempt })
-      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)))
+      await sleep(backoffDelayMs(attempt, topicsBackoff))
     }
   }
 }

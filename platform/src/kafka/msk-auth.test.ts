@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { kafkaAuthFromEnv, mskRegion } from './kafka-bus.ts'
-import { kafkaSecurity } from './kafka-kafkajs.ts'
+import { kafkaSecurity } from './kafkajs.ts'
+import { kafkaAuthFromEnv, mskRegion } from './msk-auth.ts'
 
 const euBrokers = [
   'b-1.meridian-eu-west-kafka.abc123.c2.kafka.eu-west-1.amazonaws.com:9098',

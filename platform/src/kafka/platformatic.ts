@@ -1,6 +1,6 @@
 /**
- * The bus (kafka-bus.ts) over @platformatic/kafka, selected with KAFKA_CLIENT=platformatic: the
- * producer and admin here, the consumer in kafka-platformatic-consumer.ts. Same semantics as the
+ * The bus (bus.ts) over @platformatic/kafka, selected with KAFKA_CLIENT=platformatic: the
+ * producer and admin here, the consumer in platformatic-consumer.ts. Same semantics as the
  * kafkajs bus; where the client differs, the comments say how it is made to match.
  */
 import {
@@ -19,15 +19,13 @@ import {
   type BusProducer,
   type KafkaBus,
   type KafkaConfig,
-  kafkaAuthFromEnv,
-  mskIamToken,
-  mskRegion,
   type OutMessage,
   type Partitioner,
   requestRetriesDefault,
   sendsPerRequestMax,
-} from './kafka-bus.ts'
-import { platformaticConsumer } from './kafka-platformatic-consumer.ts'
+} from './bus.ts'
+import { kafkaAuthFromEnv, mskIamToken, mskRegion } from './msk-auth.ts'
+import { platformaticConsumer } from './platformatic-consumer.ts'
 
 /**
  * Fewest retries asked of the client. An idempotent producer given 0 or 1 retries silently gets

@@ -1,0 +1,8 @@
+import { fileURLToPath } from 'node:url'
+import type { MigrationSet } from '@meridian/platform'
+
+/** The region's own tables: payments, refunds, the ledger, the outbox, webhooks, merchant configs. */
+export const regionMigrations: MigrationSet = {
+  name: 'regions',
+  dir: fileURLToPath(new URL('../migrations', import.meta.url)),
+}
