@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { errorKinds } from './errors.ts'
-import { paymentStatuses } from './status.ts'
+import { paymentStatuses } from './payment-status.ts'
 
 /**
  * The objects the public API returns, as schemas: the OpenAPI document is generated from them

@@ -15,8 +15,8 @@ import {
   statusRank,
   withoutDerived,
 } from './merge.ts'
+import { canReach, paymentStatuses } from './payment-status.ts'
 import { type Payment, paymentMethodFor, type Refund } from './payments.ts'
-import { canReach, paymentStatuses } from './status.ts'
 
 const regions = ['us-east', 'eu-west', 'ap-south'] as const
 

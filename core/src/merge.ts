@@ -1,6 +1,6 @@
 import { canonicalJson } from './idempotency.ts'
+import { canReach, type PaymentStatus, paymentStatuses } from './payment-status.ts'
 import type { Payment, Refund } from './payments.ts'
-import { canReach, type PaymentStatus, paymentStatuses } from './status.ts'
 
 /**
  * Conflict resolution for active-active regions: every rule here is a join of a semilattice

@@ -10,8 +10,8 @@ import {
   settlePayment,
   systemOperationId,
 } from './operations.ts'
+import { canReach } from './payment-status.ts'
 import { newPayment, type Payment, type Refund } from './payments.ts'
-import { canReach } from './status.ts'
 
 const hlc = { wallMs: 1_800_000_000_000, logical: 0, node: 'us-east' }
 const base: Payment = newPayment({

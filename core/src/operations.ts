@@ -2,8 +2,8 @@ import type { CurrencyCode } from './currencies.ts'
 import { canonicalJson } from './idempotency.ts'
 import { deriveId } from './ids.ts'
 import { statusRank } from './merge.ts'
+import type { PaymentStatus } from './payment-status.ts'
 import type { Payment, Refund } from './payments.ts'
-import type { PaymentStatus } from './status.ts'
 
 /**
  * Captures and cancels are objects of their own, like refunds: each request (or system decision:

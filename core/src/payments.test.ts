@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { defaultFraudPolicy, evaluateFraud } from './fraud.ts'
 import { formatHlc } from './hlc.ts'
 import { canonicalJson, decideIdempotency } from './idempotency.ts'
+import { paymentStatuses } from './payment-status.ts'
 import {
   newPayment,
   type Payment,
@@ -11,7 +12,6 @@ import {
   planCapture,
   planRefund,
 } from './payments.ts'
-import { paymentStatuses } from './status.ts'
 
 function payment(overrides: Partial<Payment>): Payment {
   return {

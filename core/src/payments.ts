@@ -5,7 +5,7 @@ import { type CurrencyCode, currencyExponents } from './currencies.ts'
 import { errors, MeridianError } from './errors.ts'
 import { formatHlc, type Hlc } from './hlc.ts'
 import { paymentAmountMinorMax } from './money.ts'
-import type { PaymentStatus } from './status.ts'
+import type { PaymentStatus } from './payment-status.ts'
 
 /** Request bodies of the public API. The OpenAPI document is generated from these same schemas. */
 export const metadataKeysMax = 50

@@ -2,10 +2,10 @@ import { defaultFraudPolicy, type FraudPolicy, regionIdSchema, Secret } from '@m
 import { databaseUrl, type KafkaClient, kafkaClientFromEnv, redisUrl } from '@meridian/platform'
 import { z } from 'zod'
 import type { RateLimit } from './fastpath/gate.ts'
-import { reconcilerDefaults } from './processing/reconciler.ts'
 import { processorTimeoutMsDefault } from './processors/http.ts'
-import { parseProcessorUrls } from './processors/registry.ts'
+import { parseProcessorUrls } from './processors/routing.ts'
 import { type KeyRing, keyRingFromText } from './webhooks/secret-box.ts'
+import { reconcilerDefaults } from './workflow/reconciler.ts'
 
 /** Everything one region process needs, from its environment. */
 export interface RegionConfig {

@@ -12,15 +12,10 @@ export {
 } from './merchant-config.ts'
 export { createMetrics, type Metrics } from './metrics.ts'
 export { regionMigrations } from './migrations.ts'
-export { claimAttempt, pinProcessor } from './processing/apply.ts'
-// The workers' state transitions (pure functions of a payment's state), the breaker and the
-// retry backoff: the money-path model (replication/src/sim/money) runs them as the workers do.
-export type { Change } from './processing/changes.ts'
-export * as changes from './processing/changes.ts'
 export type { LookupResult, OperationResult, ProcessorAdapter } from './processors/adapter.ts'
 export { ProcessorError } from './processors/adapter.ts'
 export { breakerDefaults, CircuitBreaker } from './processors/breaker.ts'
-export { ProcessorSet } from './processors/registry.ts'
+export { ProcessorSet } from './processors/routing.ts'
 export * from './region.ts'
 export { type DuplicatePayment, listDuplicates } from './store/duplicates.ts'
 export { getOperations, saveOperation } from './store/operations.ts'
@@ -41,3 +36,8 @@ export {
 } from './store/rows.ts'
 export { getPaymentState, type PaymentState } from './store/state.ts'
 export { type KeyRing, keyRingFromText, newKeyRingText } from './webhooks/secret-box.ts'
+export { claimAttempt, pinProcessor } from './workflow/apply-change.ts'
+// The workers' state transitions (pure functions of a payment's state), the breaker and the
+// retry backoff: the money-path model (replication/src/sim/money) runs them as the workers do.
+export type { Change } from './workflow/changes.ts'
+export * as changes from './workflow/changes.ts'

@@ -28,14 +28,14 @@ import { OutboxSignal } from './outbox/signal.ts'
 import { IdempotencyGuard } from './payments/guard.ts'
 import { MerchantService } from './payments/merchant.ts'
 import { type PaymentPolicy, PaymentService } from './payments/service.ts'
-import { PaymentFlow } from './processing/flow.ts'
-import { Reconciler } from './processing/reconciler.ts'
-import { ProcessorWorker } from './processing/worker.ts'
-import { ProcessorSet } from './processors/registry.ts'
+import { ProcessorSet } from './processors/routing.ts'
 import { type CreateOutcome, insertPaymentBatch, type NewPaymentWrite } from './store/payments.ts'
 import { WebhookDeliverer } from './webhooks/deliverer.ts'
 import { WebhookDispatcher } from './webhooks/dispatcher.ts'
 import { webhookSchedule } from './webhooks/schedule.ts'
+import { PaymentFlow } from './workflow/flow.ts'
+import { Reconciler } from './workflow/reconciler.ts'
+import { ProcessorWorker } from './workflow/worker.ts'
 
 export interface RunningRegion {
   readonly region: string

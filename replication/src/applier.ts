@@ -8,7 +8,7 @@ import {
   type Logger,
 } from '@meridian/platform'
 import type pg from 'pg'
-import { applyEvents } from './apply.ts'
+import { applyEvents } from './merge-events.ts'
 import type { ReplicationMetrics } from './metrics.ts'
 import { originOfTopic, type ReplicationTopics, replicatedTopic } from './topics.ts'
 

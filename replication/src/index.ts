@@ -1,6 +1,6 @@
-export { applyEvents } from './apply.ts'
 export { type ReplicationConfig, replicationConfigFromEnv } from './config.ts'
 export { type StateDigest, stateDigest, stateLines } from './digest.ts'
+export { applyEvents } from './merge-events.ts'
 export { regionDatabaseMigrations, replicationMigrations } from './migrations.ts'
 export { dedupeRetentionMs, pruneAppliedRecords } from './retention.ts'
 export { type RunningReplication, startReplication } from './service.ts'

@@ -1,7 +1,7 @@
 import { signWebhook, webhookSignatureHeader } from '@meridian/core'
 import type { Logger } from '@meridian/platform'
 import type pg from 'pg'
-import { limitConcurrency } from '../processing/semaphore.ts'
+import { limitConcurrency } from '../workflow/semaphore.ts'
 import { postWebhook } from './post.ts'
 import { nextDelayMs, type RetrySchedule } from './schedule.ts'
 import { type KeyRing, openSecret } from './secret-box.ts'

@@ -19,8 +19,8 @@ import {
 } from './scenarios.ts'
 import {
   buckets,
-  type ErrorKind,
-  errorKinds,
+  type FailureKind,
+  failureKinds,
   firstAnomalyMs,
   recoveryMs,
   summarize,
@@ -75,7 +75,7 @@ export interface DrillResult {
   readonly duringFault: ReturnType<typeof summarize>
   readonly afterHeal: ReturnType<typeof summarize>
   /** What the merchants got when an attempt failed, over the whole run. */
-  readonly errors: readonly ErrorKind[]
+  readonly errors: readonly FailureKind[]
   readonly rpo: {
     readonly exposedRegions: readonly string[]
     /** Acknowledged payments that had not reached every other region when the fault hit. */
@@ -260,7 +260,7 @@ export async function runDrill(
     baseline,
     duringFault,
     afterHeal: summarize(window(attempts, healMs, loadEndMs)),
-    errors: errorKinds(attempts, loadStart),
+    errors: failureKinds(attempts, loadStart),
     rpo: {
       exposedRegions: exposed,
       unreplicatedAtFault: atRisk.ids.length,

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { Attempt } from './load.ts'
-import { buckets, errorKinds, firstAnomalyMs, percentile, recoveryMs, summarize } from './series.ts'
+import {
+  buckets,
+  failureKinds,
+  firstAnomalyMs,
+  percentile,
+  recoveryMs,
+  summarize,
+} from './series.ts'
 
 /** One attempt every `everyMs` from `fromMs` to `toMs`, answered `status` by `region`. */
 function steady(
@@ -93,7 +100,7 @@ describe('firstAnomalyMs (detection by the merchants)', () => {
   })
 })
 
-describe('errorKinds', () => {
+describe('failureKinds', () => {
   it('groups failed attempts by status and error, most frequent first, with when they happened', () => {
     const attempts: Attempt[] = [
       ...steady(0, 3_000, 500, 202),
@@ -102,11 +109,11 @@ describe('errorKinds', () => {
       { key: 'c', sentAtMs: 2_500, latencyMs: 5, status: 503, error: 'region_unavailable' },
       { key: 'd', sentAtMs: 4_000, latencyMs: 5, status: 502 },
     ]
-    expect(errorKinds(attempts, 500)).toEqual([
+    expect(failureKinds(attempts, 500)).toEqual([
       { status: 503, error: 'region_unavailable', count: 2, firstSec: 1.5, lastSec: 2 },
       { status: 0, error: 'TimeoutError', count: 1, firstSec: 0.5, lastSec: 0.5 },
       { status: 502, error: 'unknown', count: 1, firstSec: 3.5, lastSec: 3.5 },
     ])
-    expect(errorKinds(steady(0, 1_000, 100, 201), 0)).toEqual([])
+    expect(failureKinds(steady(0, 1_000, 100, 201), 0)).toEqual([])
   })
 })

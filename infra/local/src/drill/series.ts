@@ -123,7 +123,7 @@ export function firstAnomalyMs(
 }
 
 /** One kind of failed attempt: what the merchant got, how often, and when (seconds from load start). */
-export interface ErrorKind {
+export interface FailureKind {
   readonly status: number
   readonly error: string
   readonly count: number
@@ -132,8 +132,8 @@ export interface ErrorKind {
 }
 
 /** Failed attempts grouped by status and error, most frequent first. */
-export function errorKinds(attempts: readonly Attempt[], startMs: number): ErrorKind[] {
-  const kinds = new Map<string, ErrorKind>()
+export function failureKinds(attempts: readonly Attempt[], startMs: number): FailureKind[] {
+  const kinds = new Map<string, FailureKind>()
   for (const a of attempts) {
     if (isOk(a)) continue
     const error = a.error ?? 'unknown'

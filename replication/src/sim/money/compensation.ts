@@ -12,7 +12,7 @@ import type { IdempotencyConflict, RegionStore } from './store.ts'
 import type { Telemetry } from './telemetry.ts'
 
 /**
- * regions/src/processing/compensation.ts over the model's store: keys whose replicated records
+ * regions/src/workflow/compensation.ts over the model's store: keys whose replicated records
  * disagree about two payments or more keep one (core keptPayment) and each other one is undone
  * (core compensationFor) by the region every region agrees created it; what was found and done
  * is kept in the store's duplicate_payments.

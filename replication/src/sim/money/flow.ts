@@ -56,7 +56,7 @@ const stepsPerAdvanceMax = 8
 const dbMsMax = 3
 
 /**
- * regions/src/processing/flow.ts, step for step, over the model's store and processors: core's
+ * regions/src/workflow/flow.ts, step for step, over the model's store and processors: core's
  * nextStep picks the step, regions' changes.ts makes each transition; the authorization is
  * pinned (claimAttempt) before it is sent and moves to the next processor only when every
  * attempt certainly did not act and nobody else sent since; calls go through the real circuit

@@ -38,7 +38,7 @@ export interface RegionDeps {
   readonly failed: (where: string, error: unknown) => void
 }
 
-/** Events that leave work for a processor (regions/src/processing/worker.ts). */
+/** Events that leave work for a processor (regions/src/workflow/worker.ts). */
 const actionable = new Set([
   'payment.created',
   'payment.authorized',
@@ -242,7 +242,7 @@ export class ModelRegion {
     }
   }
 
-  /** regions/src/processing/reconciler.ts runOnce. */
+  /** regions/src/workflow/reconciler.ts runOnce. */
   private async reconcileOnce(): Promise<void> {
     const t = this.d.reconciler
     const now = this.wallMs()

@@ -184,7 +184,7 @@ export class RegionStore {
     this.enqueue(change.events)
   }
 
-  /** claimAttempt (regions/src/processing/apply.ts): the attempt's number, or undefined. */
+  /** claimAttempt (regions/src/workflow/apply-change.ts): the attempt's number, or undefined. */
   claimAttempt(
     paymentId: string,
     processor: string,
@@ -339,7 +339,7 @@ export class RegionStore {
     this.committed()
   }
 
-  // ---- the applier (replication/src/apply.ts, merge-store.ts) ----
+  // ---- the applier (replication/src/merge-events.ts, merge-store.ts) ----
 
   /** Merge a batch of other regions' events: already-applied ones are skipped (deduped). */
   applyBatch(batch: readonly ModelEvent[]): void {

@@ -7,7 +7,7 @@ import {
   type PaymentStatus,
   paymentStatuses,
   transitions,
-} from './status.ts'
+} from './payment-status.ts'
 
 const status = fc.constantFrom(...paymentStatuses)
 

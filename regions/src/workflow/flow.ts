@@ -15,9 +15,9 @@ import { type Logger, type RetryOptions, retryDefaults, withRetry } from '@merid
 import type pg from 'pg'
 import { PinsUnavailableError, type ProcessorPins } from '../adapters/pins.ts'
 import { type OperationResult, ProcessorError } from '../processors/adapter.ts'
-import type { ProcessorSet, RoutedProcessor } from '../processors/registry.ts'
+import type { ProcessorSet, RoutedProcessor } from '../processors/routing.ts'
 import { getPaymentState, type PaymentState } from '../store/state.ts'
-import { applyChange, claimAttempt, pinProcessor } from './apply.ts'
+import { applyChange, claimAttempt, pinProcessor } from './apply-change.ts'
 import * as changes from './changes.ts'
 
 export interface FlowDeps {
