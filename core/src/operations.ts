@@ -261,3 +261,10 @@ export function keptPayment(
   return [...payments].sort((a, b) => a.createdAtMs - b.createdAtMs || compareText(a.id, b.id))[0]
     ?.id
 }
+
+/** Everything a payment's next step is decided from: the payment, its operations and refunds. */
+export interface PaymentState {
+  readonly payment: Payment
+  readonly operations: readonly Operation[]
+  readonly refunds: readonly Refund[]
+}

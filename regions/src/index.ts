@@ -34,7 +34,7 @@ export {
   rowToPayment,
   rowToRefund,
 } from './store/rows.ts'
-export { getPaymentState, type PaymentState } from './store/state.ts'
+export { getPaymentState } from './store/state.ts'
 export { type KeyRing, keyRingFromText, newKeyRingText } from './webhooks/secret-box.ts'
 export { claimAttempt, pinProcessor } from './workflow/apply-change.ts'
 // The workers' state transitions (pure functions of a payment's state), the breaker and the

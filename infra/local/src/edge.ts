@@ -1,8 +1,6 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { fleet, sha256Hex } from '@meridian/core'
 import { repoRoot, serviceLines } from './processes.ts'
@@ -10,7 +8,6 @@ import { repoRoot, serviceLines } from './processes.ts'
 export const runFile = promisify(execFile)
 export const edgeDir = join(repoRoot, 'edge')
 export const wrangler = join(repoRoot, 'edge', 'node_modules', '.bin', 'wrangler')
-const tied = join(repoRoot, 'infra', 'local', 'bin', 'run-tied.sh')
 
 /**
  * wrangler and miniflare stay offline: no metrics, no banner's update check, no lookup of
@@ -25,7 +22,7 @@ export const offlineEnv = {
 }
 
 export const edgeStartMsMax = 90_000
-const edgePollMs = 250
+export const edgePollMs = 250
 
 export interface LocalEdge {
   readonly url: string
@@ -111,101 +108,5 @@ export function localEdgeVars(options: EdgeOptions): Record<string, string> {
     UPSTASH_REDIS_REST_URL: options.upstash.url,
     UPSTASH_REDIS_REST_TOKEN: options.upstash.token,
     ...options.vars,
-  }
-}
-
-/** The keys, stored (hashed) in wrangler dev's local KV. */
-async function seedKeys(stateDir: string): Promise<Record<string, string>> {
-  const { keys, entries } = await newLocalKeys()
-  const file = join(stateDir, 'api-keys.json')
-  writeFileSync(file, JSON.stringify(entries))
-  await runFile(
-    wrangler,
-    ['kv', 'bulk', 'put', file, '--binding', 'API_KEYS', '--local', '--persist-to', stateDir],
-    {
-      cwd: edgeDir,
-      env: { ...process.env, ...offlineEnv },
-    },
-  )
-  return keys
-}
-
-/** The edge worker on real workerd, in front of the local regions; see EdgeRuntime. */
-export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
-  mkdirSync(options.stateDir, { recursive: true })
-  if (options.runtime === 'workerd') {
-    const { startEdgeOnWorkerd } = await import('./edge-workerd.ts')
-    return startEdgeOnWorkerd(options)
-  }
-  return startWranglerDev(options)
-}
-
-async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
-  const keys = await seedKeys(options.stateDir)
-  const vars = localEdgeVars(options)
-  const args = [
-    wrangler,
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(options.port),
-    '--persist-to',
-    options.stateDir,
-    '--show-interactive-dev-session=false',
-    // Below info, wrangler skips its per-request log line, which costs its Node process CPU on
-    // every request even when nobody reads it; warnings and worker console output still show.
-    '--log-level',
-    options.verbose ? 'info' : 'warn',
-    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-  ]
-  const child = spawn(tied, args, {
-    cwd: edgeDir,
-    env: { ...process.env, ...offlineEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const url = `http://127.0.0.1:${options.port}`
-  const recent: string[] = []
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(poll)
-      reject(new Error(`wrangler dev not ready in ${edgeStartMsMax} ms:\n${recent.join('\n')}`))
-    }, edgeStartMsMax)
-    void exited.then(() => reject(new Error(`wrangler dev exited:\n${recent.join('\n')}`)))
-    // Ready when the worker itself answers (wrangler says "Ready on" only at info level).
-    const poll = setInterval(() => {
-      fetch(`${url}/healthz`, { signal: AbortSignal.timeout(edgePollMs * 4) })
-        .then((r) => (r.ok ? r.json() : undefined))
-        .then(
-          (body: unknown) => {
-            // The edge's own answer, not some other server on the port.
-            if (!body || typeof body !== 'object' || !('regions' in body)) return
-            clearInterval(poll)
-            clearTimeout(timer)
-            resolve()
-          },
-          () => undefined,
-        )
-    }, edgePollMs)
-    void exited.then(() => clearInterval(poll))
-    const logLine = edgeLines(options)
-    const onLine = (line: string) => {
-      recent.push(line)
-      if (recent.length > 40) recent.shift()
-      logLine(line)
-    }
-    if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine)
-    if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine)
-  })
-  return {
-    url,
-    keys,
-    probe: () => runScheduled(url),
-    async stop() {
-      if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM')
-      await exited
-    },
   }
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { newKeyRingText } from '@meridian/regions'
-import { type EdgeRuntime, type LocalEdge, startEdge } from './edge.ts'
+import type { EdgeRuntime, LocalEdge } from './edge.ts'
+import { startEdge } from './edge-start.ts'
 import type { ServiceProcess } from './processes.ts'
 import {
   localPorts,

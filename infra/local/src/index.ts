@@ -5,8 +5,8 @@ export {
   type LocalEdge,
   offlineEnv,
   parseEdgeRuntime,
-  startEdge,
 } from './edge.ts'
+export { startEdge } from './edge-start.ts'
 export { type Gateway, type GatewayOptions, startGateway } from './gateway.ts'
 export { type BrokerOptions, KafkaBroker } from './kafka/broker.ts'
 export { KafkaSetupError, kafkaClasspath } from './kafka/classpath.ts'

@@ -1,3 +1,4 @@
+import type { PaymentState } from '@meridian/core'
 import {
   type CreatePaymentRequest,
   cancelPaymentSchema,
@@ -43,7 +44,6 @@ import {
   mutatePayment,
   type NewPaymentWrite,
 } from '../store/payments.ts'
-import type { PaymentState } from '../store/state.ts'
 import { makeEvent } from './events.ts'
 import { type Caller, IdempotencyGuard } from './guard.ts'
 import { type ApiResult, answerDecision, ok, rateLimited } from './outcomes.ts'

@@ -4,6 +4,7 @@ import type {
   MeridianError,
   Operation,
   Payment,
+  PaymentState,
   Plan,
   Refund,
 } from '@meridian/core'
@@ -17,7 +18,6 @@ import {
   rowToPayment,
   rowToRefund,
 } from './rows.ts'
-import type { PaymentState } from './state.ts'
 
 export interface StoredResponse {
   readonly status: number

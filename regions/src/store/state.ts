@@ -1,14 +1,7 @@
-import type { Operation, Payment, Refund } from '@meridian/core'
+import type { PaymentState } from '@meridian/core'
 import type pg from 'pg'
 import { getOperations } from './operations.ts'
 import { getPaymentById, getRefunds } from './payments.ts'
-
-/** Everything a payment's next step is decided from. */
-export interface PaymentState {
-  readonly payment: Payment
-  readonly operations: readonly Operation[]
-  readonly refunds: readonly Refund[]
-}
 
 export async function getPaymentState(
   db: pg.Pool | pg.PoolClient,

@@ -1,9 +1,10 @@
+import type { PaymentState } from '@meridian/core'
 import { inTransaction } from '@meridian/platform'
 import type pg from 'pg'
 import { writeEntries } from '../ledger/store.ts'
 import { saveOperation } from '../store/operations.ts'
 import { insertOutbox, savePayment, saveRefund } from '../store/payments.ts'
-import { getPaymentState, type PaymentState } from '../store/state.ts'
+import { getPaymentState } from '../store/state.ts'
 import type { Change } from './changes.ts'
 
 /**

@@ -1,3 +1,4 @@
+import type { PaymentState } from '@meridian/core'
 import {
   canceledStatus,
   canReach,
@@ -18,7 +19,6 @@ import {
   settlePayment,
 } from '@meridian/core'
 import { makeEvent } from '../payments/events.ts'
-import type { PaymentState } from '../store/state.ts'
 
 /**
  * What one processor outcome does to a payment: its next state, the operation or refund it

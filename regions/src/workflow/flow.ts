@@ -1,3 +1,4 @@
+import type { PaymentState } from '@meridian/core'
 import {
   fleet,
   type HybridClock,
@@ -16,7 +17,7 @@ import type pg from 'pg'
 import { PinsUnavailableError, type ProcessorPins } from '../adapters/pins.ts'
 import { type OperationResult, ProcessorError } from '../processors/adapter.ts'
 import type { ProcessorSet, RoutedProcessor } from '../processors/routing.ts'
-import { getPaymentState, type PaymentState } from '../store/state.ts'
+import { getPaymentState } from '../store/state.ts'
 import { applyChange, claimAttempt, pinProcessor } from './apply-change.ts'
 import * as changes from './changes.ts'
 

@@ -1,3 +1,4 @@
+import type { PaymentState } from '@meridian/core'
 import {
   decideIdempotency,
   deriveId,
@@ -19,7 +20,6 @@ import {
   requestFingerprint,
   settlePayment,
 } from '@meridian/core'
-import type { PaymentState } from '@meridian/regions'
 import type { RegionStore } from './store.ts'
 import { makeModelEvent } from './time.ts'
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { PaymentState } from '@meridian/core'
 import {
   assertBalanced,
   canReach,
@@ -17,7 +18,7 @@ import {
   type Refund,
   settlePayment,
 } from '@meridian/core'
-import type { Change, PaymentState } from '@meridian/regions'
+import type { Change } from '@meridian/regions'
 import type { Telemetry } from './telemetry.ts'
 
 /**
