@@ -12,7 +12,7 @@ import { createTestTopic, testBus } from './harness/kafka.ts'
 import { uniqueName } from './harness/names.ts'
 
 /**
- * One contract for the Kafka bus (regions/src/adapters/kafka-bus.ts), run against every client
+ * One contract for the Kafka bus (platform/src/kafka/bus.ts), run against every client
  * behind it on the suite's real brokers. A client that fails here cannot be the default.
  */
 
