@@ -29,6 +29,16 @@ export { breakerDefaults, CircuitBreaker } from './processors/breaker.ts'
 export { ProcessorSet } from './processors/registry.ts'
 export { backoffMs, retryDefaults } from './processors/retry.ts'
 export * from './region.ts'
+// The column maps: replication's merge and digest take every column list from them.
+export {
+  type ReplicationConflict,
+  type SeenStatuses,
+  tables,
+  type UsageSlot,
+  unmappedTables,
+  usageDayOf,
+  type WriteClock,
+} from './store/columns.ts'
 export { type DuplicatePayment, listDuplicates } from './store/duplicates.ts'
 export { getOperations, saveOperation } from './store/operations.ts'
 export {
@@ -39,14 +49,8 @@ export {
   type NewPaymentWrite,
   saveRefund,
 } from './store/payments.ts'
-export {
-  operationColumns,
-  paymentColumns,
-  refundColumns,
-  rowToOperation,
-  rowToPayment,
-  rowToRefund,
-} from './store/rows.ts'
+export type { Kind, Row } from './store/rows.ts'
 export { getPaymentState, type PaymentState } from './store/state.ts'
+export type { Column, ColumnSet, Table, WriteSet } from './store/table.ts'
 export { ensureTopics } from './topics.ts'
 export { type KeyRing, keyRingFromText, newKeyRingText } from './webhooks/secret-box.ts'
