@@ -209,15 +209,18 @@ export class ColumnSet<W> {
  */
 export type WriteSet<W> = Omit<ColumnSet<W>, 'read' | 'sources'>
 
-export interface TableSpec<D, E> {
+export type TableSpec<D, E> = {
   readonly name: string
   /** One column per field of the domain value, in the order rows are read into it. */
   readonly columns: Columns<D>
-  /** Columns beside the domain value, written from the caller's context (a clock, a set seen). */
-  readonly extra?: Columns<E>
   /** The table's other columns, each with why no statement here reads or writes it from a value. */
   readonly local: Readonly<Record<string, string>>
-}
+} & (keyof E extends never
+  ? { readonly extra?: Columns<E> }
+  : {
+      /** Columns beside the domain value, written from the caller's context (a clock, a set seen). */
+      readonly extra: Columns<E>
+    })
 
 export interface Table<D, E> {
   readonly name: string
