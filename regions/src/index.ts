@@ -17,6 +17,16 @@ export { ProcessorError } from './processors/adapter.ts'
 export { breakerDefaults, CircuitBreaker } from './processors/breaker.ts'
 export { ProcessorSet } from './processors/routing.ts'
 export * from './region.ts'
+// The column maps: replication's merge and digest take every column list from them.
+export {
+  type ReplicationConflict,
+  type SeenStatuses,
+  tables,
+  type UsageSlot,
+  unmappedTables,
+  usageDayOf,
+  type WriteClock,
+} from './store/columns.ts'
 export { type DuplicatePayment, listDuplicates } from './store/duplicates.ts'
 export { getOperations, saveOperation } from './store/operations.ts'
 export {
@@ -26,15 +36,9 @@ export {
   type NewPaymentWrite,
   saveRefund,
 } from './store/payments.ts'
-export {
-  operationColumns,
-  paymentColumns,
-  refundColumns,
-  rowToOperation,
-  rowToPayment,
-  rowToRefund,
-} from './store/rows.ts'
+export type { Kind, Row } from './store/rows.ts'
 export { getPaymentState } from './store/state.ts'
+export type { Column, ColumnSet, Table, WriteSet } from './store/table.ts'
 export { type KeyRing, keyRingFromText, newKeyRingText } from './webhooks/secret-box.ts'
 export { claimAttempt, pinProcessor } from './workflow/apply-change.ts'
 // The workers' state transitions (pure functions of a payment's state), the breaker and the

@@ -1,29 +1,36 @@
 import { createHash } from 'node:crypto'
-import { configSummary } from '@meridian/regions'
+import { configSummary, type Table, tables } from '@meridian/regions'
 import type pg from 'pg'
 
 /**
  * A deterministic digest of a region's replicated state. Two regions that have applied the same
  * updates have the same digest, whatever order the updates arrived in: that is convergence, and
- * tests, the simulator and the drills compare these. Purely local bookkeeping (update times,
- * which processor a still-pending payment is pinned to) is left out.
+ * tests, the simulator and the drills compare these. What each section hashes of a row is in the
+ * column maps (`digest` on each column, regions/src/store/columns.ts): purely local bookkeeping
+ * (update times, which processor a still-pending payment is pinned to) is left out.
  */
+type Hashed = Pick<Table<never, never>, 'name' | 'digest'>
+
+function lineOf(table: Hashed, separator = '|'): string {
+  return `concat_ws('${separator}', ${table.digest.join(', ')})`
+}
+
+function section(table: Hashed): string {
+  return `select ${lineOf(table)} as line from ${table.name}`
+}
+
+const { journalEntries, postings } = tables
 const sections: Record<string, string> = {
-  payments: `select concat_ws('|', id, merchant_id, amount, currency, status, capture_method, amount_captured,
-      amount_refunded, amount_refund_pending, pending_operation, amount_capture_requested, decline_code,
-      failure_message, case when status = 'pending' then null else processor end,
-      case when status = 'pending' then null else processor_ref end, hlc, version,
-      array_to_string(seen_statuses, ',')) as line from payments`,
-  refunds: `select concat_ws('|', id, payment_id, amount, currency, status, failure_message) as line from refunds`,
-  operations: `select concat_ws('|', id, payment_id, kind, amount, currency, reason, status, failure_code,
-      failure_message) as line from payment_operations`,
-  ledger: `select concat_ws('|', e.id, e.payment_id, e.kind,
-      (select string_agg(concat_ws(':', account, amount, currency), ',' order by account, amount) from postings p where p.entry_id = e.id))
-      as line from journal_entries e`,
-  idempotency: `select concat_ws('|', merchant_id, key, request_hash, response_status, md5(response_body), resource_id,
-      origin_region, hlc) as line from idempotency_keys`,
-  usage: `select concat_ws('|', merchant_id, day, region, count) as line from usage_counters`,
-  conflicts: `select concat_ws('|', kind, subject) as line from replication_conflicts`,
+  payments: section(tables.payments),
+  refunds: section(tables.refunds),
+  operations: section(tables.paymentOperations),
+  // An entry's line holds its postings, in a fixed order, so the entry is hashed whole.
+  ledger: `select concat_ws('|', ${journalEntries.digest.join(', ')},
+      (select string_agg(${lineOf(postings, ':')}, ',' order by account, amount) from ${postings.name} p where p.entry_id = e.id))
+      as line from ${journalEntries.name} e`,
+  idempotency: section(tables.idempotencyKeys),
+  usage: section(tables.usageCounters),
+  conflicts: section(tables.replicationConflicts),
 }
 
 export interface StateDigest {

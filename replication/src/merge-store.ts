@@ -15,17 +15,22 @@ import {
   settlePayment,
 } from '@meridian/core'
 import {
-  operationColumns,
-  paymentColumns,
-  refundColumns,
-  rowToOperation,
-  rowToPayment,
-  rowToRefund,
+  type ReplicationConflict,
+  type Row,
   saveOperation,
   saveRefund,
+  tables,
+  usageDayOf,
   writeEntries,
 } from '@meridian/regions'
 import type pg from 'pg'
+
+const { idempotencyKeys, journalEntries, paymentOperations, payments, refunds, usageCounters } =
+  tables
+const conflicts = tables.replicationConflicts
+
+const flagSql = `insert into replication_conflicts (${conflicts.all.names}) values (${conflicts.all.values(1)})
+     on conflict (${conflicts.key.names}) do update set ${conflicts.all.where((c) => c.changes !== 'never').excluded}`
 
 /**
  * Merging replicated state into this region's tables, each kind with its rule from
@@ -34,148 +39,99 @@ import type pg from 'pg'
  */
 async function flag(
   client: pg.PoolClient,
-  kind: string,
+  kind: ReplicationConflict['kind'],
   subject: string,
   detail: unknown,
 ): Promise<void> {
-  await client.query(
-    `insert into replication_conflicts (kind, subject, detail) values ($1, $2, $3)
-     on conflict (kind, subject) do update set detail = excluded.detail`,
-    [kind, subject, JSON.stringify(detail)],
-  )
+  await client.query(flagSql, conflicts.all.params({ kind, subject, detail }))
 }
 
-function row(p: Payment, seen: readonly PaymentStatus[]): Record<string, unknown> {
-  return {
-    id: p.id,
-    merchant_id: p.merchantId,
-    amount: p.amount,
-    currency: p.currency,
-    status: p.status,
-    capture_method: p.captureMethod,
-    amount_captured: p.amountCaptured,
-    amount_refunded: p.amountRefunded,
-    amount_refund_pending: p.amountRefundPending,
-    pending_operation: p.pendingOperation,
-    amount_capture_requested: p.amountCaptureRequested,
-    payment_method: p.paymentMethod,
-    description: p.description,
-    metadata: p.metadata,
-    decline_code: p.declineCode,
-    failure_message: p.failureMessage,
-    processor: p.processor,
-    processor_ref: p.processorRef,
-    authorized_ms: p.authorizedAtMs,
-    origin_region: p.originRegion,
-    hlc: p.hlc,
-    version: p.version,
-    created_ms: p.createdAtMs,
-    seen_statuses: seen,
-  }
-}
+const insertPaymentsSql = `insert into payments (${payments.all.names}, updated_at)
+     select ${payments.all.fromRecord}, now()
+     from jsonb_to_recordset($1::jsonb) as x(${payments.all.recordType})`
 
-const recordType = `id text, merchant_id text, amount bigint, currency text, status text, capture_method text,
-  amount_captured bigint, amount_refunded bigint, amount_refund_pending bigint, pending_operation text,
-  amount_capture_requested bigint, payment_method jsonb, description text, metadata jsonb, decline_code text,
-  failure_message text, processor text, processor_ref text, authorized_ms bigint, origin_region text, hlc text,
-  version integer, created_ms bigint, seen_statuses text[]`
+/** What the usage counters need of a new payment: its slot. */
+const slotOf = payments.pick('merchantId', 'originRegion', 'createdAtMs')
+const createdMs = payments.columns.createdAtMs.name
+const slotUsage = usageCounters.from({
+  merchantId: slotOf.sources.merchantId,
+  day: usageDayOf(createdMs),
+  region: slotOf.sources.originRegion,
+  count: 'count(*)',
+})
+const insertUsageSql = `insert into usage_counters (${slotUsage.names})
+     select ${slotUsage.values}
+     from jsonb_to_recordset($1::jsonb) as x(${slotOf.recordType})
+     group by ${slotOf.sources.merchantId}, ${usageDayOf(createdMs)}, ${slotOf.sources.originRegion}
+     order by ${slotOf.sources.merchantId}, ${usageDayOf(createdMs)}, ${slotOf.sources.originRegion}
+     on conflict (${usageCounters.key.names}) do update set count = usage_counters.count + excluded.count`
 
 async function insertPayments(
   client: pg.PoolClient,
   replicas: readonly PaymentReplica[],
 ): Promise<void> {
   if (replicas.length === 0) return
-  await client.query(
-    `insert into payments (id, merchant_id, amount, currency, status, capture_method, amount_captured, amount_refunded,
-       amount_refund_pending, pending_operation, amount_capture_requested, payment_method, description, metadata,
-       decline_code, failure_message, processor, processor_ref, authorized_at, origin_region, hlc, version,
-       created_at, updated_at, seen_statuses)
-     select id, merchant_id, amount, currency, status, capture_method, amount_captured, amount_refunded,
-       amount_refund_pending, pending_operation, amount_capture_requested, payment_method, description, metadata,
-       decline_code, failure_message, processor, processor_ref, to_timestamp(authorized_ms / 1000.0), origin_region,
-       hlc, version, to_timestamp(created_ms / 1000.0), now(), seen_statuses
-     from jsonb_to_recordset($1::jsonb) as x(${recordType})`,
-    [JSON.stringify(replicas.map((r) => row(r.payment, r.seen)))],
-  )
+  await client.query(insertPaymentsSql, [
+    JSON.stringify(replicas.map((r) => payments.all.record({ ...r.payment, seen: r.seen }))),
+  ])
   // Usage counters count payments: one new to this region adds one to its origin's slot, once,
   // whatever order its events arrive in. Rows in key order, as the fast path writes them: no deadlock.
-  await client.query(
-    `insert into usage_counters (merchant_id, day, region, count)
-     select merchant_id, (to_timestamp(created_ms / 1000.0) at time zone 'UTC')::date, origin_region, count(*)
-     from jsonb_to_recordset($1::jsonb) as x(merchant_id text, created_ms bigint, origin_region text)
-     group by 1, 2, 3 order by 1, 2, 3
-     on conflict (merchant_id, day, region) do update set count = usage_counters.count + excluded.count`,
-    [
-      JSON.stringify(
-        replicas.map((r) => ({
-          merchant_id: r.payment.merchantId,
-          created_ms: r.payment.createdAtMs,
-          origin_region: r.payment.originRegion,
-        })),
-      ),
-    ],
-  )
+  await client.query(insertUsageSql, [
+    JSON.stringify(replicas.map((r) => slotOf.record(r.payment))),
+  ])
 }
+
+/**
+ * Only the mutable fields move; the identity columns must agree, or the update finds no row.
+ * A merge also moves the origin and creation time (every region keeps the smaller of each).
+ */
+const identity = payments.pick('id', 'merchantId', 'amount')
+const merged = payments.all.where((c) => c.changes !== 'never')
+const updatePaymentSql = `update payments set ${merged.assignments(identity.length + 1)}, updated_at = now()
+     where ${identity.conditions(1)}`
 
 async function updatePayment(
   client: pg.PoolClient,
   p: Payment,
   seen: readonly PaymentStatus[],
 ): Promise<void> {
-  // Only the mutable fields move; the identity columns must agree, or the update finds no row.
-  const result = await client.query(
-    `update payments set status = $4, amount_captured = $5, amount_refunded = $6, amount_refund_pending = $7,
-       pending_operation = $8, amount_capture_requested = $9, decline_code = $10, failure_message = $11,
-       processor = $12, processor_ref = $13, authorized_at = to_timestamp($14 / 1000.0), hlc = $15, version = $16,
-       seen_statuses = $17, origin_region = $18, created_at = to_timestamp($19 / 1000.0), updated_at = now()
-     where id = $1 and merchant_id = $2 and amount = $3`,
-    [
-      p.id,
-      p.merchantId,
-      p.amount,
-      p.status,
-      p.amountCaptured,
-      p.amountRefunded,
-      p.amountRefundPending,
-      p.pendingOperation,
-      p.amountCaptureRequested,
-      p.declineCode,
-      p.failureMessage,
-      p.processor,
-      p.processorRef,
-      p.authorizedAtMs,
-      p.hlc,
-      p.version,
-      [...seen],
-      p.originRegion,
-      p.createdAtMs,
-    ],
-  )
+  const result = await client.query(updatePaymentSql, [
+    ...identity.params(p),
+    ...merged.params({ ...p, seen }),
+  ])
   invariant(
     result.rowCount === 1,
     `replicated snapshot of ${p.id} disagrees with the local payment's identity`,
   )
 }
 
+/** The usage slot's day of the creation time in $2 (moveUsage's parameters: merchant, ms, region). */
+const movedDay = usageDayOf('$2')
+const moveUsageIn = usageCounters.from({
+  merchantId: '$1',
+  day: movedDay,
+  region: '$3',
+  count: '1',
+})
+
 /**
  * The payment's origin or creation time moved (it was created in two regions): its one count
  * leaves the slot it was counted in here and joins the slot every region agrees on.
  */
 async function moveUsage(client: pg.PoolClient, from: Payment, to: Payment): Promise<void> {
-  const day = `(to_timestamp($2 / 1000.0) at time zone 'UTC')::date`
   const taken = await client.query(
-    `update usage_counters set count = count - 1 where merchant_id = $1 and day = ${day} and region = $3`,
+    `update usage_counters set count = count - 1 where merchant_id = $1 and day = ${movedDay} and region = $3`,
     [from.merchantId, from.createdAtMs, from.originRegion],
   )
   invariant(taken.rowCount === 1, `payment ${from.id} was never counted in its usage slot`)
   // An emptied slot is no slot, as in a region that never counted there.
   await client.query(
-    `delete from usage_counters where merchant_id = $1 and day = ${day} and region = $3 and count = 0`,
+    `delete from usage_counters where merchant_id = $1 and day = ${movedDay} and region = $3 and count = 0`,
     [from.merchantId, from.createdAtMs, from.originRegion],
   )
   await client.query(
-    `insert into usage_counters (merchant_id, day, region, count) values ($1, ${day}, $3, 1)
-     on conflict (merchant_id, day, region) do update set count = usage_counters.count + 1`,
+    `insert into usage_counters (${moveUsageIn.names}) values (${moveUsageIn.values})
+     on conflict (${usageCounters.key.names}) do update set count = usage_counters.count + 1`,
     [to.merchantId, to.createdAtMs, to.originRegion],
   )
 }
@@ -191,6 +147,8 @@ function keepLocalPin(mine: PaymentReplica, merged: PaymentReplica): PaymentRepl
   return { ...merged, payment: { ...merged.payment, processor: mine.payment.processor } }
 }
 
+const lockPaymentsSql = `select ${payments.all.names} from payments where id = any($1) order by id for update`
+
 /** Status lattice merge: the further snapshot wins; every status ever seen is kept. */
 export async function mergePayments(
   client: pg.PoolClient,
@@ -198,15 +156,12 @@ export async function mergePayments(
 ): Promise<Map<string, Payment>> {
   const held = new Map<string, Payment>()
   if (incoming.length === 0) return held
-  const { rows } = await client.query<Record<string, unknown>>(
-    `select ${paymentColumns}, seen_statuses from payments where id = any($1) order by id for update`,
-    [incoming.map((r) => r.payment.id)],
-  )
+  const { rows } = await client.query<Row>(lockPaymentsSql, [incoming.map((r) => r.payment.id)])
   const local = new Map(
-    rows.map((r) => [
-      String(r.id),
-      { payment: rowToPayment(r), seen: r.seen_statuses as PaymentStatus[] },
-    ]),
+    rows.map((r): [string, PaymentReplica] => {
+      const payment = payments.read(r)
+      return [payment.id, { payment, seen: payments.extra.read(r).seen }]
+    }),
   )
   const fresh: PaymentReplica[] = []
   for (const replica of incoming) {
@@ -237,6 +192,8 @@ export async function mergePayments(
   return held
 }
 
+const lockRefundsSql = `select ${refunds.domain.names} from refunds where id = any($1) order by id for update`
+
 /** Refunds: a set keyed by id, each merged with its status lattice (core mergeRefund). */
 export async function mergeRefunds(
   client: pg.PoolClient,
@@ -244,11 +201,8 @@ export async function mergeRefunds(
 ): Promise<string[]> {
   const moved: string[] = []
   if (incoming.length === 0) return moved
-  const { rows } = await client.query<Record<string, unknown>>(
-    `select ${refundColumns} from refunds where id = any($1) order by id for update`,
-    [incoming.map((r) => r.refund.id)],
-  )
-  const held = new Map(rows.map((r) => [String(r.id), rowToRefund(r)]))
+  const { rows } = await client.query<Row>(lockRefundsSql, [incoming.map((r) => r.refund.id)])
+  const held = new Map(rows.map((r) => refunds.read(r)).map((r) => [r.id, r]))
   for (const { refund, hlc } of incoming) {
     const local = held.get(refund.id)
     const merged = local ? mergeRefund(local, refund) : refund
@@ -261,6 +215,8 @@ export async function mergeRefunds(
   return moved
 }
 
+const lockOperationsSql = `select ${paymentOperations.domain.names} from payment_operations where id = any($1) order by id for update`
+
 /**
  * Operations (captures and cancels): a set keyed by id, each merged with its status lattice, so
  * an operation one region accepted during a partition is kept beside another region's, and
@@ -272,11 +228,8 @@ export async function mergeOperations(
 ): Promise<string[]> {
   const moved: string[] = []
   if (incoming.length === 0) return moved
-  const { rows } = await client.query<Record<string, unknown>>(
-    `select ${operationColumns} from payment_operations where id = any($1) order by id for update`,
-    [incoming.map((o) => o.operation.id)],
-  )
-  const held = new Map(rows.map((r) => [String(r.id), rowToOperation(r)]))
+  const { rows } = await client.query<Row>(lockOperationsSql, [incoming.map((o) => o.operation.id)])
+  const held = new Map(rows.map((r) => paymentOperations.read(r)).map((o) => [o.id, o]))
   for (const { operation, hlc } of incoming) {
     const local = held.get(operation.id)
     const merged = local ? mergeOperation(local, operation) : operation
@@ -287,6 +240,14 @@ export async function mergeOperations(
   }
   return moved
 }
+
+const settlePaymentsSql = `select ${payments.domain.names} from payments where id = any($1) order by id`
+const settleOperationsSql = `select ${paymentOperations.domain.names} from payment_operations where payment_id = any($1)`
+const settleRefundsSql = `select ${refunds.domain.names} from refunds where payment_id = any($1)`
+/** The fields settlePayment derives. */
+const derived = payments.domain.where((c) => c.settled)
+const settleSql = `update payments set ${derived.assignments(payments.key.length + 1)}, updated_at = now()
+       where ${payments.key.conditions(1)}`
 
 /**
  * After a batch merged: each touched payment's derived fields (what is in progress, what was
@@ -317,45 +278,23 @@ export async function settleMerged(
     ]),
   ].sort()
   if (ids.length === 0) return
-  const payments = await client.query<Record<string, unknown>>(
-    `select ${paymentColumns} from payments where id = any($1) order by id`,
-    [ids],
-  )
-  const ops = (
-    await client.query<Record<string, unknown>>(
-      `select ${operationColumns} from payment_operations where payment_id = any($1)`,
-      [ids],
-    )
-  ).rows.map(rowToOperation)
-  const refs = (
-    await client.query<Record<string, unknown>>(
-      `select ${refundColumns} from refunds where payment_id = any($1)`,
-      [ids],
-    )
-  ).rows.map(rowToRefund)
-  for (const row of payments.rows) {
-    const p = rowToPayment(row)
+  const held = await client.query<Row>(settlePaymentsSql, [ids])
+  const ops = (await client.query<Row>(settleOperationsSql, [ids])).rows.map(paymentOperations.read)
+  const refs = (await client.query<Row>(settleRefundsSql, [ids])).rows.map(refunds.read)
+  for (const row of held.rows) {
+    const p = payments.read(row)
     const settled = settlePayment(
       p,
       ops.filter((o) => o.paymentId === p.id),
       refs.filter((r) => r.paymentId === p.id),
     )
     if (settled === p) continue
-    await client.query(
-      `update payments set status = $2, amount_refunded = $3, amount_refund_pending = $4,
-         pending_operation = $5, amount_capture_requested = $6, updated_at = now()
-       where id = $1`,
-      [
-        p.id,
-        settled.status,
-        settled.amountRefunded,
-        settled.amountRefundPending,
-        settled.pendingOperation,
-        settled.amountCaptureRequested,
-      ],
-    )
+    await client.query(settleSql, [...payments.key.params(p), ...derived.params(settled)])
   }
 }
+
+const entryIds = journalEntries.pick('id')
+const presentEntriesSql = `select ${entryIds.names} from journal_entries where id = any($1)`
 
 /** Ledger entries: a grow-only set keyed by (content-addressed) id. */
 export async function mergeEntries(
@@ -364,25 +303,20 @@ export async function mergeEntries(
   origin: string,
 ): Promise<void> {
   if (entries.length === 0) return
-  const { rows } = await client.query<{ id: string }>(
-    'select id from journal_entries where id = any($1)',
-    [entries.map((e) => e.id)],
-  )
-  const present = new Set(rows.map((r) => r.id))
+  const { rows } = await client.query<Row>(presentEntriesSql, [entries.map((e) => e.id)])
+  const present = new Set(rows.map((r) => entryIds.read(r).id))
   const unique = new Map(entries.filter((e) => !present.has(e.id)).map((e) => [e.id, e]))
   await writeEntries(client, [...unique.values()], origin)
 }
 
-interface IdempotencyRow {
-  merchant_id: string
-  key: string
-  request_hash: string
-  response_status: number
-  response_body: string
-  resource_id: string | null
-  origin_region: string
-  hlc: string
-}
+const lockRecordsSql = `select ${idempotencyKeys.all.names} from idempotency_keys
+     where (${idempotencyKeys.key.names}) in (select * from unnest(${idempotencyKeys.key.unnest(1)}))
+     order by ${idempotencyKeys.key.names} for update`
+const recordMoves = idempotencyKeys.all.where((c) => c.changes !== 'never')
+const updateRecordSql = `update idempotency_keys set ${recordMoves.assignments(idempotencyKeys.key.length + 1)}
+     where ${idempotencyKeys.key.conditions(1)}`
+const insertRecordsSql = `insert into idempotency_keys (${idempotencyKeys.all.names})
+     select * from unnest(${idempotencyKeys.all.unnest(1)})`
 
 /** Idempotency records: the earliest record wins everywhere; a disagreement is flagged. */
 export async function mergeIdempotencyRecords(
@@ -411,26 +345,12 @@ export async function mergeIdempotencyRecords(
     })
   }
   const incoming = [...folded.values()].map((f) => f.record)
-  const { rows } = await client.query<IdempotencyRow>(
-    `select merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc
-     from idempotency_keys where (merchant_id, key) in (select * from unnest($1::text[], $2::text[]))
-     order by merchant_id, key for update`,
-    [incoming.map((r) => r.merchantId), incoming.map((r) => r.key)],
-  )
+  const { rows } = await client.query<Row>(lockRecordsSql, idempotencyKeys.key.arrays(incoming))
   const local = new Map(
-    rows.map((r): [string, IdempotencyReplica] => [
-      `${r.merchant_id}/${r.key}`,
-      {
-        merchantId: r.merchant_id,
-        key: r.key,
-        fingerprint: r.request_hash,
-        status: r.response_status,
-        body: r.response_body,
-        resourceId: r.resource_id ?? '',
-        originRegion: r.origin_region,
-        hlc: r.hlc,
-      },
-    ]),
+    rows.map((r): [string, IdempotencyReplica] => {
+      const record = idempotencyKeys.read(r)
+      return [`${record.merchantId}/${record.key}`, record]
+    }),
   )
   const fresh: IdempotencyReplica[] = []
   for (const remote of incoming) {
@@ -451,20 +371,10 @@ export async function mergeIdempotencyRecords(
     const winner = merged.winner
     const conflict = merged.conflict || (inBatch?.conflict ?? false)
     if (winner !== mine) {
-      await client.query(
-        `update idempotency_keys set request_hash = $3, response_status = $4, response_body = $5, resource_id = $6,
-           origin_region = $7, hlc = $8 where merchant_id = $1 and key = $2`,
-        [
-          remote.merchantId,
-          remote.key,
-          winner.fingerprint,
-          winner.status,
-          winner.body,
-          winner.resourceId,
-          winner.originRegion,
-          winner.hlc,
-        ],
-      )
+      await client.query(updateRecordSql, [
+        ...idempotencyKeys.key.params(remote),
+        ...recordMoves.params(winner),
+      ])
     }
     if (conflict) {
       const resources = new Set([mine.resourceId, ...(inBatch?.resources ?? [])])
@@ -475,18 +385,5 @@ export async function mergeIdempotencyRecords(
     }
   }
   if (fresh.length === 0) return
-  await client.query(
-    `insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])`,
-    [
-      fresh.map((r) => r.merchantId),
-      fresh.map((r) => r.key),
-      fresh.map((r) => r.fingerprint),
-      fresh.map((r) => r.status),
-      fresh.map((r) => r.body),
-      fresh.map((r) => r.resourceId),
-      fresh.map((r) => r.originRegion),
-      fresh.map((r) => r.hlc),
-    ],
-  )
+  await client.query(insertRecordsSql, idempotencyKeys.all.arrays(fresh))
 }

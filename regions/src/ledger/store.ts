@@ -6,7 +6,13 @@ import {
   type JournalEntry,
 } from '@meridian/core'
 import type pg from 'pg'
+import { journalEntries, postings } from '../store/columns.ts'
 import { toMinor } from '../store/rows.ts'
+
+const insertEntriesSql = `insert into journal_entries (${journalEntries.all.names})
+     select * from unnest(${journalEntries.all.unnest(1)})`
+const insertPostingsSql = `insert into postings (${postings.all.names})
+     select * from unnest(${postings.all.unnest(1)})`
 
 /**
  * Write journal entries and their postings: two statements, whatever the number of entries.
@@ -20,27 +26,11 @@ export async function writeEntries(
   if (entries.length === 0) return
   for (const e of entries) assertBalanced(e)
   await client.query(
-    `insert into journal_entries (id, payment_id, merchant_id, kind, origin_region)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
-    [
-      entries.map((e) => e.id),
-      entries.map((e) => e.paymentId),
-      entries.map((e) => e.merchantId),
-      entries.map((e) => e.kind),
-      entries.map(() => originRegion),
-    ],
+    insertEntriesSql,
+    journalEntries.all.arrays(entries.map((e) => ({ ...e, originRegion }))),
   )
-  const postings = entries.flatMap((e) => e.postings.map((p) => ({ ...p, entryId: e.id })))
-  await client.query(
-    `insert into postings (entry_id, account, amount, currency)
-     select * from unnest($1::text[], $2::text[], $3::bigint[], $4::text[])`,
-    [
-      postings.map((p) => p.entryId),
-      postings.map((p) => p.account),
-      postings.map((p) => p.amount),
-      postings.map((p) => p.currency),
-    ],
-  )
+  const rows = entries.flatMap((e) => e.postings.map((p) => ({ ...p, entryId: e.id })))
+  await client.query(insertPostingsSql, postings.all.arrays(rows))
 }
 
 function currencyOf(text: string): CurrencyCode {

@@ -1,23 +1,19 @@
-import type {
-  EventEnvelope,
-  IdempotencyRecord,
-  MeridianError,
-  Operation,
-  Payment,
-  PaymentState,
-  Plan,
-  Refund,
+import {
+  type EventEnvelope,
+  type IdempotencyRecord,
+  invariant,
+  type MeridianError,
+  type Operation,
+  type Payment,
+  type PaymentState,
+  type Plan,
+  type Refund,
 } from '@meridian/core'
 import { inTransaction, isTransactionConflict } from '@meridian/platform'
 import type pg from 'pg'
+import { idempotencyKeys, payments, refunds, usageCounters, usageDayOf } from './columns.ts'
 import { getOperations, saveOperation } from './operations.ts'
-import {
-  type PaymentRow,
-  paymentColumns,
-  refundColumns,
-  rowToPayment,
-  rowToRefund,
-} from './rows.ts'
+import type { Row } from './rows.ts'
 
 export interface StoredResponse {
   readonly status: number
@@ -39,6 +35,34 @@ export interface NewPaymentWrite {
 export type CreateOutcome = { readonly kind: 'written' } | { readonly kind: 'key_taken' }
 
 /**
+ * What a create writes of the payment: the rest starts at the column defaults, as empty as
+ * newPayment makes it. The statuses seen start as the one status (logic, in the statement).
+ */
+const created = payments.domain.where((c) => !c.createdEmpty)
+/** The idempotency record's own fields; the rest are the payment's. */
+const createdKey = idempotencyKeys.pick('key', 'fingerprint', 'status', 'body')
+const createdKeyInsert = idempotencyKeys.from({
+  ...createdKey.sources,
+  merchantId: payments.sources.merchantId,
+  resourceId: payments.sources.id,
+  originRegion: payments.sources.originRegion,
+  hlc: payments.sources.hlc,
+})
+// The batch's records carry the creation time as milliseconds, under the column's name.
+const createdMs = payments.columns.createdAtMs.name
+const createdDay = usageDayOf(createdMs)
+const createdUsage = usageCounters.from({
+  merchantId: payments.sources.merchantId,
+  day: createdDay,
+  region: payments.sources.originRegion,
+  count: 'count(*)',
+})
+invariant(
+  !created.columns.some((c) => createdKey.columns.some((k) => k.name === c.name)),
+  'a create batch record would carry two fields of one name',
+)
+
+/**
  * One statement, so one transaction and one round trip, for a whole batch: idempotency records
  * first (the unique key is the truth), then payments and outbox rows only for the requests whose
  * key was new. A key already taken (Redis lost it, or another region's record replicated here)
@@ -47,27 +71,20 @@ export type CreateOutcome = { readonly kind: 'written' } | { readonly kind: 'key
 const insertBatchSql = `
 with input as (
   select x.*, ord from jsonb_array_elements($1::jsonb) with ordinality as j(item, ord),
-  jsonb_to_record(j.item) as x(
-    id text, merchant_id text, amount bigint, currency text, status text, capture_method text,
-    payment_method jsonb, description text, metadata jsonb, decline_code text, failure_message text,
-    origin_region text, hlc text, created_ms bigint,
-    idem_key text, fingerprint text, response_status int, response_body text, events jsonb)
+  jsonb_to_record(j.item) as x(${created.recordType}, ${createdKey.recordType}, events jsonb)
 ), idem as (
   -- Rows in key order, as every batch writes them: two batches in flight at once wait for each
   -- other's keys in one order and never deadlock.
-  insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc)
-  select merchant_id, idem_key, fingerprint, response_status, response_body, id, origin_region, hlc from input
-  order by merchant_id, idem_key
-  on conflict (merchant_id, key) do nothing
+  insert into idempotency_keys (${createdKeyInsert.names})
+  select ${createdKeyInsert.values} from input
+  order by merchant_id, key
+  on conflict (${idempotencyKeys.key.names}) do nothing
   returning merchant_id, key
 ), won as (
-  select input.* from input join idem on idem.merchant_id = input.merchant_id and idem.key = input.idem_key
+  select input.* from input join idem on idem.merchant_id = input.merchant_id and idem.key = input.key
 ), pay as (
-  insert into payments (id, merchant_id, amount, currency, status, capture_method, payment_method,
-    description, metadata, decline_code, failure_message, origin_region, hlc, created_at, updated_at, seen_statuses)
-  select id, merchant_id, amount, currency, status, capture_method, payment_method, description, metadata,
-    decline_code, failure_message, origin_region, hlc, to_timestamp(created_ms / 1000.0), to_timestamp(created_ms / 1000.0),
-    array[status]
+  insert into payments (${created.names}, updated_at, seen_statuses)
+  select ${created.fromRecord}, ${payments.sources.createdAtMs}, array[status]
   from won
   returning id
 ), ob as (
@@ -78,37 +95,20 @@ with input as (
   returning seq
 ), usage as (
   -- Per-region usage counters (a grow-only counter per merchant and day): this region's slot.
-  insert into usage_counters (merchant_id, day, region, count)
-  select merchant_id, (to_timestamp(created_ms / 1000.0) at time zone 'UTC')::date, origin_region, count(*)
-  from won group by 1, 2, 3 order by 1, 2, 3
-  on conflict (merchant_id, day, region) do update set count = usage_counters.count + excluded.count
+  insert into usage_counters (${createdUsage.names})
+  select ${createdUsage.values}
+  from won group by ${payments.sources.merchantId}, ${createdDay}, ${payments.sources.originRegion}
+  order by ${payments.sources.merchantId}, ${createdDay}, ${payments.sources.originRegion}
+  on conflict (${usageCounters.key.names}) do update set count = usage_counters.count + excluded.count
   returning 1
 )
 select merchant_id, key from idem`
 
 function toBatchItem(w: NewPaymentWrite): Record<string, unknown> {
-  const p = w.payment
-  return {
-    id: p.id,
-    merchant_id: p.merchantId,
-    amount: p.amount,
-    currency: p.currency,
-    status: p.status,
-    capture_method: p.captureMethod,
-    payment_method: p.paymentMethod,
-    description: p.description,
-    metadata: p.metadata,
-    decline_code: p.declineCode,
-    failure_message: p.failureMessage,
-    origin_region: p.originRegion,
-    hlc: p.hlc,
-    created_ms: p.createdAtMs,
-    idem_key: w.idempotency.key,
-    fingerprint: w.idempotency.fingerprint,
-    response_status: w.idempotency.status,
-    response_body: w.idempotency.body,
-    events: w.events,
-  }
+  const item = created.record(w.payment)
+  createdKey.record(w.idempotency, item)
+  item.events = w.events
+  return item
 }
 
 export async function insertPaymentBatch(
@@ -141,18 +141,26 @@ async function runAgainOnConflict<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
+const selectByMerchantSql = `select ${payments.domain.names} from payments where id = $1 and merchant_id = $2`
+const selectByMerchantForUpdateSql = `${selectByMerchantSql} for update`
+
 export async function getPayment(
   db: pg.Pool | pg.PoolClient,
   merchantId: string,
   id: string,
   forUpdate = false,
 ): Promise<Payment | undefined> {
-  const { rows } = await db.query<PaymentRow>(
-    `select ${paymentColumns} from payments where id = $1 and merchant_id = $2${forUpdate ? ' for update' : ''}`,
+  const { rows } = await db.query<Row>(
+    forUpdate ? selectByMerchantForUpdateSql : selectByMerchantSql,
     [id, merchantId],
   )
-  return rows[0] ? rowToPayment(rows[0]) : undefined
+  return rows[0] ? payments.read(rows[0]) : undefined
 }
+
+const listSql = `select ${payments.domain.names} from payments
+     where merchant_id = $1 and ($2::text is null or (created_at, id) <
+       (select created_at, id from payments where id = $2 and merchant_id = $1))
+     order by created_at desc, id desc limit $3`
 
 /**
  * Newest first (creation time, then id: ids derive from requests and do not sort by time);
@@ -164,119 +172,68 @@ export async function listPayments(
   limit: number,
   startingAfter: string | undefined,
 ): Promise<{ payments: Payment[]; hasMore: boolean }> {
-  const { rows } = await pool.query<PaymentRow>(
-    `select ${paymentColumns} from payments
-     where merchant_id = $1 and ($2::text is null or (created_at, id) <
-       (select created_at, id from payments where id = $2 and merchant_id = $1))
-     order by created_at desc, id desc limit $3`,
-    [merchantId, startingAfter ?? null, limit + 1],
-  )
-  return { payments: rows.slice(0, limit).map(rowToPayment), hasMore: rows.length > limit }
+  const { rows } = await pool.query<Row>(listSql, [merchantId, startingAfter ?? null, limit + 1])
+  return { payments: rows.slice(0, limit).map(payments.read), hasMore: rows.length > limit }
 }
+
+/** What a replay needs of a stored idempotency record. */
+const storedRecord = idempotencyKeys.pick('fingerprint', 'status', 'body')
+const selectRecordSql = `select ${storedRecord.names} from idempotency_keys where ${idempotencyKeys.key.conditions(1)}`
 
 export async function getIdempotencyRecord(
   db: pg.Pool | pg.PoolClient,
   merchantId: string,
   key: string,
 ): Promise<IdempotencyRecord | undefined> {
-  const { rows } = await db.query<{
-    request_hash: string
-    response_status: number
-    response_body: string
-  }>(
-    'select request_hash, response_status, response_body from idempotency_keys where merchant_id = $1 and key = $2',
-    [merchantId, key],
-  )
+  const { rows } = await db.query<Row>(selectRecordSql, [merchantId, key])
   const row = rows[0]
   if (!row) return undefined
-  return {
-    state: 'completed',
-    fingerprint: row.request_hash,
-    status: row.response_status,
-    body: row.response_body,
-  }
+  const { fingerprint, status, body } = storedRecord.read(row)
+  return { state: 'completed', fingerprint, status, body }
 }
+
+const selectRefundsSql = `select ${refunds.domain.names} from refunds where payment_id = $1 order by created_at, id`
 
 export async function getRefunds(
   db: pg.Pool | pg.PoolClient,
   paymentId: string,
 ): Promise<Refund[]> {
-  const { rows } = await db.query<PaymentRow>(
-    `select ${refundColumns} from refunds where payment_id = $1 order by created_at, id`,
-    [paymentId],
-  )
-  return rows.map(rowToRefund)
+  const { rows } = await db.query<Row>(selectRefundsSql, [paymentId])
+  return rows.map(refunds.read)
 }
+
+/** What a local write of a payment may change; its statuses seen grow by its status (logic). */
+const saved = payments.domain.where((c) => c.changes === 'always')
+const savePaymentSql = `update payments set ${saved.assignments(2)}, updated_at = now(),
+       seen_statuses = array(select distinct s from unnest(seen_statuses || $${saved.position('status', 2)}::text) as s order by s)
+     where ${payments.key.conditions(1)} and version = $${saved.position('version', 2)} - 1`
 
 /** Write every mutable column of a payment the caller holds locked; the version must follow on. */
 export async function savePayment(client: pg.PoolClient, p: Payment): Promise<void> {
-  const result = await client.query(
-    `update payments set status = $2, amount_captured = $3, amount_refunded = $4, amount_refund_pending = $5,
-       pending_operation = $6, amount_capture_requested = $7, decline_code = $8, failure_message = $9,
-       processor = $10, hlc = $11, version = $12, processor_ref = $13,
-       authorized_at = to_timestamp($14 / 1000.0), updated_at = now(),
-       seen_statuses = array(select distinct s from unnest(seen_statuses || $2::text) as s order by s)
-     where id = $1 and version = $12 - 1`,
-    [
-      p.id,
-      p.status,
-      p.amountCaptured,
-      p.amountRefunded,
-      p.amountRefundPending,
-      p.pendingOperation,
-      p.amountCaptureRequested,
-      p.declineCode,
-      p.failureMessage,
-      p.processor,
-      p.hlc,
-      p.version,
-      p.processorRef,
-      p.authorizedAtMs,
-    ],
-  )
+  const result = await client.query(savePaymentSql, [p.id, ...saved.params(p)])
   if (result.rowCount !== 1)
     throw new Error(`lost update on payment ${p.id} at version ${p.version}`)
 }
+
+const selectByIdSql = `select ${payments.domain.names} from payments where ${payments.key.conditions(1)}`
+const selectByIdForUpdateSql = `${selectByIdSql} for update`
 
 export async function getPaymentById(
   client: pg.PoolClient | pg.Pool,
   id: string,
   forUpdate = false,
 ): Promise<Payment | undefined> {
-  const { rows } = await client.query<PaymentRow>(
-    `select ${paymentColumns} from payments where id = $1${forUpdate ? ' for update' : ''}`,
-    [id],
-  )
-  return rows[0] ? rowToPayment(rows[0]) : undefined
+  const { rows } = await client.query<Row>(forUpdate ? selectByIdForUpdateSql : selectByIdSql, [id])
+  return rows[0] ? payments.read(rows[0]) : undefined
 }
+
+const saveRefundSql = `insert into refunds (${refunds.all.names}) values (${refunds.all.values(1)})
+     on conflict (${refunds.key.names}) do update set ${refunds.all.where((c) => c.changes !== 'never').excluded},
+       updated_at = now()`
 
 /** A refund written as it is now, whole: inserted, or replaced by the version that won. */
 export async function saveRefund(client: pg.PoolClient, r: Refund, hlc: string): Promise<void> {
-  await client.query(
-    `insert into refunds (id, payment_id, merchant_id, amount, currency, status, reason, metadata,
-       failure_message, processor_ref, origin_region, hlc, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, to_timestamp($13 / 1000.0))
-     on conflict (id) do update set payment_id = excluded.payment_id, amount = excluded.amount,
-       reason = excluded.reason, metadata = excluded.metadata, status = excluded.status,
-       failure_message = excluded.failure_message, processor_ref = excluded.processor_ref,
-       origin_region = excluded.origin_region, hlc = excluded.hlc,
-       created_at = excluded.created_at, updated_at = now()`,
-    [
-      r.id,
-      r.paymentId,
-      r.merchantId,
-      r.amount,
-      r.currency,
-      r.status,
-      r.reason,
-      r.metadata,
-      r.failureMessage,
-      r.processorRef,
-      r.originRegion,
-      hlc,
-      r.createdAtMs,
-    ],
-  )
+  await client.query(saveRefundSql, refunds.all.params({ ...r, hlc }))
 }
 
 export async function insertOutbox(
@@ -291,6 +248,9 @@ export async function insertOutbox(
   }
 }
 
+const insertIdempotencySql = `insert into idempotency_keys (${idempotencyKeys.all.names})
+     values (${idempotencyKeys.all.values(1)}) on conflict (${idempotencyKeys.key.names}) do nothing`
+
 export async function insertIdempotency(
   client: pg.PoolClient,
   merchantId: string,
@@ -300,18 +260,17 @@ export async function insertIdempotency(
   hlc = '',
 ): Promise<boolean> {
   const result = await client.query(
-    `insert into idempotency_keys (merchant_id, key, request_hash, response_status, response_body, resource_id, origin_region, hlc)
-     values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (merchant_id, key) do nothing`,
-    [
+    insertIdempotencySql,
+    idempotencyKeys.all.params({
       merchantId,
-      write.key,
-      write.fingerprint,
-      write.status,
-      write.body,
+      key: write.key,
+      fingerprint: write.fingerprint,
+      status: write.status,
+      body: write.body,
       resourceId,
       originRegion,
       hlc,
-    ],
+    }),
   )
   return result.rowCount === 1
 }
