@@ -4,7 +4,20 @@ export { exitWithParent } from './adapters/parent-watch.ts'
 export * from './adapters/pins.ts'
 export * from './adapters/postgres.ts'
 export * from './adapters/redis.ts'
-export * from './config.ts'
+/** The region process's settings: `regionSettings.fromEnv`, `.toEnv`, `.variables`, `.entryPoint`. */
+export * as regionSettings from './config.ts'
+export {
+  kafkaAuths,
+  logLevels,
+  type ProcessSettings,
+  processSettingsOf,
+  processVariables,
+  type RegionConfig,
+  type RegionSettingsInput,
+  type Role,
+  regionDefaults,
+  roles,
+} from './config.ts'
 export { type GroupCommitOptions, GroupCommitter, QueueFullError } from './group-commit.ts'
 export * from './ledger/store.ts'
 export * from './log.ts'
@@ -49,4 +62,9 @@ export {
 } from './store/rows.ts'
 export { getPaymentState, type PaymentState } from './store/state.ts'
 export { ensureTopics } from './topics.ts'
-export { type KeyRing, keyRingFromText, newKeyRingText } from './webhooks/secret-box.ts'
+export {
+  type KeyRing,
+  keyRingFromText,
+  keyRingToText,
+  newKeyRingText,
+} from './webhooks/secret-box.ts'

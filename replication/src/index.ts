@@ -1,7 +1,13 @@
 export { applyEvents } from './apply.ts'
-export { type ReplicationConfig, replicationConfigFromEnv } from './config.ts'
+/** The replication process's settings: `replicationSettings.fromEnv`, `.toEnv`, `.variables`, … */
+export * as replicationSettings from './config.ts'
+export {
+  type ReplicationConfig,
+  type ReplicationSettingsInput,
+  replicationDefaults,
+} from './config.ts'
 export { type StateDigest, stateDigest, stateLines } from './digest.ts'
 export { dedupeRetentionMs, pruneAppliedRecords } from './retention.ts'
 export { type RunningReplication, startReplication } from './service.ts'
 export { replicationStatus } from './status.ts'
-export { originOfTopic, replicatedTopic, topicsFor } from './topics.ts'
+export { originOfTopic, replicatedTopic } from './topics.ts'

@@ -7,7 +7,7 @@
  * us-east. Prints p50/p99/max, then the same split at the copy in eu-west's cluster: how long the
  * replicator took, and how long the applier took after it.
  */
-import { HybridClock } from '@meridian/core'
+import { HybridClock, topicsFor } from '@meridian/core'
 import { KafkaBroker } from '@meridian/local'
 import {
   createKafkaBus,
@@ -20,7 +20,7 @@ import {
   quietLogger,
   withDatabase,
 } from '@meridian/regions'
-import { replicatedTopic, startReplication, topicsFor } from '@meridian/replication'
+import { replicatedTopic, startReplication } from '@meridian/replication'
 import { paymentCreated } from '../src/harness/events.ts'
 import { benchKafkaClient, ownCpuSec } from './cpu.ts'
 import { percentile } from './load.ts'
