@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
+import { toEnv } from './src/settings.ts'
 
 // Offline: no metrics, no update checks, no remote fetches from wrangler or miniflare.
 process.env.WRANGLER_SEND_METRICS = 'false'
@@ -19,15 +20,17 @@ export default defineConfig({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           bindings: {
-            EDGE_SECRET: edge.edgeSecret,
-            REGION_ORIGINS: JSON.stringify(edge.regionOrigins),
-            UPSTASH_REDIS_REST_URL: edge.upstashUrl,
-            UPSTASH_REDIS_REST_TOKEN: edge.upstashToken,
+            ...toEnv({
+              edgeSecret: edge.edgeSecret,
+              regionOrigins: edge.regionOrigins,
+              upstash: { url: edge.upstashUrl, token: edge.upstashToken },
+              rateLimitPerSec: 20,
+              regionTimeoutMs: 1000,
+              failbackHealthyMs: 300,
+              failbackRampMs: 600,
+            }),
+            // The tests' own: where they reach the region processes' control endpoints.
             CONTROL_URL: edge.controlUrl,
-            RATE_LIMIT_PER_SEC: '20',
-            REGION_TIMEOUT_MS: '1000',
-            FAILBACK_HEALTHY_MS: '300',
-            FAILBACK_RAMP_MS: '600',
           },
           kvNamespaces: ['API_KEYS'],
         },

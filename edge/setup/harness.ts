@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fleet } from '@meridian/core'
+import { fleet, Secret } from '@meridian/core'
 import {
   describeProblems,
   findProblems,
@@ -18,7 +18,14 @@ import {
   spawnService,
   startUpstashStandIn,
 } from '@meridian/local'
-import { createPool, databaseUrl, exitWithParent, newKeyRingText } from '@meridian/regions'
+import {
+  createPool,
+  databaseUrl,
+  exitWithParent,
+  keyRingFromText,
+  newKeyRingText,
+  regionSettings,
+} from '@meridian/regions'
 import { createTestDb, prepareTestDatabase, type TestDb } from '@meridian/test/harness'
 
 interface RegionProc {
@@ -40,22 +47,22 @@ async function main(): Promise<void> {
   const launch = async (id: string, r: RegionProc) => {
     r.process = await spawnService({
       name: `edge-test ${id}`,
-      entry: 'regions/src/main.ts',
+      entry: regionSettings.entryPoint,
       readyEvent: 'region.ready',
-      env: {
-        REGION: id,
-        PORT: String(r.port),
-        REGION_DATABASE_URL: r.db.url,
-        REGION_DATABASE_SCHEMA: r.db.schema,
-        PG_POOL_SIZE_MAX: '3',
-        REDIS_PREFIX: `${r.db.schema}:`,
+      env: regionSettings.toEnv({
+        region: id,
+        port: r.port,
+        databaseUrl: r.db.url,
+        databaseSchema: r.db.schema,
+        poolSizeMax: 3,
+        redisPrefix: `${r.db.schema}:`,
         // The API alone needs no broker: accepted payments wait in the outbox.
-        KAFKA_BROKERS: '127.0.0.1:9',
-        ROLES: 'api',
-        EDGE_SECRET: edgeSecret,
-        WEBHOOK_SECRET_KEYS: webhookSecretKeys,
-        LOG_LEVEL: 'error',
-      },
+        kafkaBrokers: ['127.0.0.1:9'],
+        roles: { api: true },
+        edgeSecret: new Secret(edgeSecret),
+        webhookSecretKeys: keyRingFromText(webhookSecretKeys),
+        logLevel: 'error',
+      }),
     })
   }
   for (const { id } of fleet.regions) {

@@ -21,3 +21,5 @@ export {
 } from './services.ts'
 export { type LocalRegion, regionDatabaseName, startTopology, type Topology } from './topology.ts'
 export { startUpstashStandIn, type UpstashStandIn } from './upstash.ts'
+/** The Upstash stand-in's process settings: `upstashSettings.toEnv`, `.entryPoint`, … */
+export * as upstashSettings from './upstash-settings.ts'

@@ -7,3 +7,5 @@ export {
   seededRandom,
   startSimulator,
 } from './server.ts'
+/** The simulators' process settings: `simulatorSettings.fromEnv`, `.toEnv`, `.entryPoint`. */
+export * as simulatorSettings from './settings.ts'
