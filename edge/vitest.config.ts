@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import { toEnv } from './src/settings.ts'
 
 // Offline: no metrics, no update checks, no remote fetches from wrangler or miniflare.
 process.env.WRANGLER_SEND_METRICS = 'false'
@@ -20,15 +19,8 @@ export default defineConfig({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           bindings: {
-            ...toEnv({
-              edgeSecret: edge.edgeSecret,
-              regionOrigins: edge.regionOrigins,
-              upstash: { url: edge.upstashUrl, token: edge.upstashToken },
-              rateLimitPerSec: 20,
-              regionTimeoutMs: 1000,
-              failbackHealthyMs: 300,
-              failbackRampMs: 600,
-            }),
+            // The worker's variables, written by the harness with the edge's settings module.
+            ...edge.bindings,
             // The tests' own: where they reach the region processes' control endpoints.
             CONTROL_URL: edge.controlUrl,
           },

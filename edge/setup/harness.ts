@@ -27,6 +27,7 @@ import {
   regionSettings,
 } from '@meridian/regions'
 import { createTestDb, prepareTestDatabase, type TestDb } from '@meridian/test/harness'
+import { toEnv } from '../src/settings.ts'
 
 interface RegionProc {
   db: TestDb
@@ -140,15 +141,26 @@ async function main(): Promise<void> {
     )
   })
   await new Promise<void>((r) => control.listen(0, '127.0.0.1', r))
+  const regionOrigins = Object.fromEntries(
+    [...regions].map(([id, r]) => [id, `http://127.0.0.1:${r.port}`]),
+  )
   const ready = {
     event: 'edge-harness.ready',
-    regionOrigins: Object.fromEntries(
-      [...regions].map(([id, r]) => [id, `http://127.0.0.1:${r.port}`]),
-    ),
+    regionOrigins,
     edgeSecret,
     upstashUrl: upstash.url,
     upstashToken: upstash.token,
     controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    bindings: toEnv({
+      edgeSecret,
+      regionOrigins,
+      upstash: { url: upstash.url, token: upstash.token },
+      // Short enough that the tests see limits, timeouts and failback within seconds.
+      rateLimitPerSec: 20,
+      regionTimeoutMs: 1000,
+      failbackHealthyMs: 300,
+      failbackRampMs: 600,
+    }),
   }
   process.stdout.write(`${JSON.stringify(ready)}\n`)
   const stop = async () => {

@@ -1,8 +1,15 @@
 export { setDatabaseReachable } from './database-access.ts'
 export {
+  drillEdgeSettings,
+  drillRegionSettings,
+  drillReplicationSettings,
+} from './drill/topology.ts'
+export {
+  type EdgeOptions,
   type EdgeRuntime,
   edgeRuntimes,
   type LocalEdge,
+  localEdgeVars,
   offlineEnv,
   parseEdgeRuntime,
   startEdge,
@@ -15,8 +22,15 @@ export { describeProblems, findProblems, type Problem } from './prerequisites.ts
 export { repoRoot, type ServiceProcess, spawnService } from './processes.ts'
 export {
   newEdgeSecret,
+  type RegionAddress,
+  type RegionRole,
   type RegionServices,
   regionApiPort,
+  regionEnv,
+  regionRoles,
+  replicationEnv,
+  type ServiceOptions,
+  simulatorEnv,
   startRegionServices,
 } from './services.ts'
 export { type LocalRegion, regionDatabaseName, startTopology, type Topology } from './topology.ts'
