@@ -49,8 +49,8 @@ export interface RegionInputs {
 /** The image holds the repository at its working directory: entry points are relative to it. */
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 
-/** The file a service's container runs: the region process, or replication. */
-function entryPoint(name: ServiceName): string {
+/** The file a service's container runs, from the repository root: region process or replication. */
+export function entryPoint(name: ServiceName): string {
   const file = isReplication(name) ? replicationSettings.entryPoint : regionSettings.entryPoint
   return relative(repoRoot, file)
 }
@@ -60,7 +60,7 @@ function isReplication(name: ServiceName): name is 'replicator' | 'applier' {
 }
 
 /** RDS certificates chain to Amazon's RDS CA, which the image ships; Node does not trust it by default. */
-const rdsCaBundle = '/etc/ssl/certs/rds-global-bundle.pem'
+export const rdsCaBundle = '/etc/ssl/certs/rds-global-bundle.pem'
 
 /**
  * The region's compute: one ECS cluster on Fargate with a service per role, the public load
