@@ -253,7 +253,7 @@ export const variables = {
     z.string().min(16, 'EDGE_SECRET must be at least 16 characters'),
     (s) => s.edgeSecret?.reveal(),
   ),
-  ROLES: v.plain('roles', z.string().default(roles.join(',')), (s) =>
+  ROLES: v.plain('roles', z.string().default(regionDefaults.roles.join(',')), (s) =>
     s.roles ? roles.filter((r) => s.roles?.[r]).join(',') : undefined,
   ),
   PROCESSOR_URLS: v.plain('processorUrls', z.string().default(''), (s) =>
