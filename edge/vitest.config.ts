@@ -19,15 +19,10 @@ export default defineConfig({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           bindings: {
-            EDGE_SECRET: edge.edgeSecret,
-            REGION_ORIGINS: JSON.stringify(edge.regionOrigins),
-            UPSTASH_REDIS_REST_URL: edge.upstashUrl,
-            UPSTASH_REDIS_REST_TOKEN: edge.upstashToken,
+            // The worker's variables, written by the harness with the edge's settings module.
+            ...edge.bindings,
+            // The tests' own: where they reach the region processes' control endpoints.
             CONTROL_URL: edge.controlUrl,
-            RATE_LIMIT_PER_SEC: '20',
-            REGION_TIMEOUT_MS: '1000',
-            FAILBACK_HEALTHY_MS: '300',
-            FAILBACK_RAMP_MS: '600',
           },
           kvNamespaces: ['API_KEYS'],
         },

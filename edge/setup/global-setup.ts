@@ -16,6 +16,8 @@ declare module 'vitest' {
       upstashUrl: string
       upstashToken: string
       controlUrl: string
+      /** The worker's variables (src/settings.ts `toEnv`), as the tests run it. */
+      bindings: Record<string, string>
     }
   }
 }

@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fleet } from '@meridian/core'
+import { fleet, Secret } from '@meridian/core'
+import { toEnv } from '@meridian/core/edge-settings'
 import {
   describeProblems,
   findProblems,
@@ -20,7 +21,7 @@ import {
   startUpstashStandIn,
 } from '@meridian/local'
 import { createPool, databaseUrl, exitWithParent } from '@meridian/platform'
-import { newKeyRingText } from '@meridian/regions'
+import { keyRingFromText, newKeyRingText, regionSettings } from '@meridian/regions'
 import { createTestDb, prepareTestDatabase, type TestDb } from '@meridian/test/harness'
 
 interface RegionProc {
@@ -42,22 +43,22 @@ async function main(): Promise<void> {
   const launch = async (id: string, r: RegionProc) => {
     r.process = await spawnService({
       name: `edge-test ${id}`,
-      entry: 'regions/src/main.ts',
+      entry: regionSettings.entryPoint,
       readyEvent: 'region.ready',
-      env: {
-        REGION: id,
-        PORT: String(r.port),
-        REGION_DATABASE_URL: r.db.url,
-        REGION_DATABASE_SCHEMA: r.db.schema,
-        PG_POOL_SIZE_MAX: '3',
-        REDIS_PREFIX: `${r.db.schema}:`,
+      env: regionSettings.toEnv({
+        region: id,
+        port: r.port,
+        databaseUrl: r.db.url,
+        databaseSchema: r.db.schema,
+        poolSizeMax: 3,
+        redisPrefix: `${r.db.schema}:`,
         // The API alone needs no broker: accepted payments wait in the outbox.
-        KAFKA_BROKERS: '127.0.0.1:9',
-        ROLES: 'api',
-        EDGE_SECRET: edgeSecret,
-        WEBHOOK_SECRET_KEYS: webhookSecretKeys,
-        LOG_LEVEL: 'error',
-      },
+        kafkaBrokers: ['127.0.0.1:9'],
+        roles: { api: true },
+        edgeSecret: new Secret(edgeSecret),
+        webhookSecretKeys: keyRingFromText(webhookSecretKeys),
+        logLevel: 'error',
+      }),
     })
   }
   for (const { id } of fleet.regions) {
@@ -135,15 +136,26 @@ async function main(): Promise<void> {
     )
   })
   await new Promise<void>((r) => control.listen(0, '127.0.0.1', r))
+  const regionOrigins = Object.fromEntries(
+    [...regions].map(([id, r]) => [id, `http://127.0.0.1:${r.port}`]),
+  )
   const ready = {
     event: 'edge-harness.ready',
-    regionOrigins: Object.fromEntries(
-      [...regions].map(([id, r]) => [id, `http://127.0.0.1:${r.port}`]),
-    ),
+    regionOrigins,
     edgeSecret,
     upstashUrl: upstash.url,
     upstashToken: upstash.token,
     controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    bindings: toEnv({
+      edgeSecret,
+      regionOrigins,
+      upstash: { url: upstash.url, token: upstash.token },
+      // Short enough that the tests see limits, timeouts and failback within seconds.
+      rateLimitPerSec: 20,
+      regionTimeoutMs: 1000,
+      failbackHealthyMs: 300,
+      failbackRampMs: 600,
+    }),
   }
   process.stdout.write(`${JSON.stringify(ready)}\n`)
   const stop = async () => {

@@ -48,9 +48,7 @@ export const health = new HealthBoard()
 
 function origins(env: Env, registry: RegionRegistry): Record<string, string> {
   const fromRegistry = Object.fromEntries(registry.regions.map((r) => [r.id, r.origin]))
-  return env.REGION_ORIGINS
-    ? { ...fromRegistry, ...(JSON.parse(env.REGION_ORIGINS) as Record<string, string>) }
-    : fromRegistry
+  return { ...fromRegistry, ...settingsOf(env).regionOrigins }
 }
 
 /**
@@ -126,7 +124,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
     )
     const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work)
     const limit = await timing.measure('ratelimit', () =>
-      limiterFor(c.env, settings.rateLimitPerSec).admit(key.merchantId, background),
+      limiterFor(settings.upstash, settings.rateLimitPerSec).admit(key.merchantId, background),
     )
     // Upstash did not answer in time and the request went through unchecked (fail open): say so.
     if (limit.source === 'unchecked') timing.note('ratelimit-skipped', 'limiter timed out')
@@ -172,7 +170,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
           mode: key.mode,
           epoch: registry.epoch,
           requestId: c.get('requestId'),
-          secret: c.env.EDGE_SECRET,
+          secret: settings.edgeSecret,
           timeoutMs: settings.regionTimeoutMs,
         }),
       )

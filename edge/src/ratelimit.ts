@@ -1,6 +1,6 @@
+import type { EdgeSettings } from '@meridian/core/edge-settings'
 import { Ratelimit } from '@upstash/ratelimit'
 import { Redis } from '@upstash/redis/cloudflare'
-import type { Env } from './env.ts'
 import { type Take, TokenLeases } from './lease.ts'
 
 const windowMs = 1000
@@ -17,18 +17,22 @@ let cached: { key: string; leases: TokenLeases } | undefined
  * not answer within `timeout`, the request goes through: the regions keep their own limit, and
  * payments must not stop because a limiter is slow.
  */
-export function limiterFor(env: Env, perSec: number): TokenLeases {
-  const key = `${env.UPSTASH_REDIS_REST_URL}|${perSec}`
+export function limiterFor(upstash: EdgeSettings['upstash'], perSec: number): TokenLeases {
+  const key = `${upstash.url}|${perSec}`
   if (cached?.key !== key)
-    cached = { key, leases: new TokenLeases(upstashTake(env, perSec), windowMs) }
+    cached = { key, leases: new TokenLeases(upstashTake(upstash, perSec), windowMs) }
   return cached.leases
 }
 
 /** Takes from a merchant's window on Upstash: `limit(merchant, { rate: tokens })`. */
-export function upstashTake(env: Env, perSec: number, prefix = 'meridian:edge:rl'): Take {
+export function upstashTake(
+  upstash: EdgeSettings['upstash'],
+  perSec: number,
+  prefix = 'meridian:edge:rl',
+): Take {
   const redis = new Redis({
-    url: env.UPSTASH_REDIS_REST_URL,
-    token: env.UPSTASH_REDIS_REST_TOKEN,
+    url: upstash.url,
+    token: upstash.token,
     enableTelemetry: false,
     retry: { retries: 1, backoff: () => 20 },
   })

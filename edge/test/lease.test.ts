@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { settingsOf } from '../src/env.ts'
 import { type Admission, defaultLeaseLimits, type Take, TokenLeases } from '../src/lease.ts'
 import { upstashTake } from '../src/ratelimit.ts'
 
@@ -13,7 +14,7 @@ const prefix = `test:lease:${Date.now().toString(36)}`
 let merchants = 0
 
 function isolate(limitPerSec: number, limits = defaultLeaseLimits) {
-  const real = upstashTake(env, limitPerSec, prefix)
+  const real = upstashTake(settingsOf(env).upstash, limitPerSec, prefix)
   const counts = { takes: 0 }
   const take: Take = (merchantId, tokens) => {
     counts.takes++

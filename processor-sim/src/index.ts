@@ -6,3 +6,5 @@ export {
   type SimFaults,
   startSimulator,
 } from './server.ts'
+/** The simulators' process settings: `simulatorSettings.fromEnv`, `.toEnv`, `.entryPoint`. */
+export * as simulatorSettings from './settings.ts'

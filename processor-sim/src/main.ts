@@ -1,17 +1,17 @@
 /**
  * The processor simulators as one process: `tsx processor-sim/src/main.ts`. Each processor listens
- * on its own port (SIM_PORT_BASE+1, +2, +3, or free ports); SIM_FAULTS (JSON) sets the starting
- * faults of all three and SIM_SEED makes their randomness replayable. Change faults at runtime
- * with `POST <url>/_sim/faults`; read what each processor did with `GET <url>/_sim/stats`.
+ * on its own port (portBase+1, +2, +3, or free ports); `faults` sets the starting faults of all
+ * three and `seed` makes their randomness replayable (settings.ts names the variables). Change
+ * faults at runtime with `POST <url>/_sim/faults`; read what each processor did with
+ * `GET <url>/_sim/stats`.
  */
 import { exitWithParent } from '@meridian/platform'
 import { dialects, simNames } from './dialects.ts'
 import { type RunningSimulator, startSimulator } from './server.ts'
+import { fromEnv } from './settings.ts'
 
 async function main(): Promise<void> {
-  const base = process.env.SIM_PORT_BASE ? Number(process.env.SIM_PORT_BASE) : undefined
-  const faults = process.env.SIM_FAULTS ? JSON.parse(process.env.SIM_FAULTS) : {}
-  const seed = process.env.SIM_SEED ? Number(process.env.SIM_SEED) : undefined
+  const { portBase: base, faults, seed } = fromEnv(process.env)
   const sims: RunningSimulator[] = []
   for (const [i, name] of simNames.entries()) {
     sims.push(

@@ -1,29 +1,69 @@
-import { defaultFraudPolicy, type FraudPolicy, regionIdSchema, Secret } from '@meridian/core'
-import { databaseUrl, type KafkaClient, kafkaClientFromEnv, redisUrl } from '@meridian/platform'
+/**
+ * The region process's settings: every environment variable it reads, named once in `variables`,
+ * read by `fromEnv` and written by `toEnv`, with which infra/local and infra/cloud build its
+ * environment. `regionDefaults` holds what an unset variable means.
+ */
+import { fileURLToPath } from 'node:url'
+import {
+  defaultFraudPolicy,
+  type Env,
+  eventsPartitionsDefault,
+  type FraudPolicy,
+  type KeyOf,
+  readEnv,
+  regionIdSchema,
+  Secret,
+  SettingsError,
+  topicsFor,
+  variables as variablesFor,
+  writeEnv,
+} from '@meridian/core'
+import type { LogLevel } from '@meridian/platform'
+import {
+  databaseUrl,
+  defaultRedisUrl,
+  type KafkaAuth,
+  type KafkaClient,
+  kafkaClients,
+  poolSizeMaxDefault,
+} from '@meridian/platform'
 import { z } from 'zod'
 import type { RateLimit } from './fastpath/gate.ts'
 import { processorTimeoutMsDefault } from './processors/http.ts'
 import { parseProcessorUrls } from './processors/routing.ts'
-import { type KeyRing, keyRingFromText } from './webhooks/secret-box.ts'
+import { type KeyRing, keyRingFromText, keyRingToText } from './webhooks/secret-box.ts'
 import { reconcilerDefaults } from './workflow/reconciler.ts'
 
-/** Everything one region process needs, from its environment. */
-export interface RegionConfig {
+/** The file a region process runs (`node --import tsx <entryPoint>`). */
+export const entryPoint = fileURLToPath(new URL('./main.ts', import.meta.url))
+
+/** What every Meridian process of a region reads alike: region, database, Kafka, logs. */
+export interface ProcessSettings {
   readonly region: string
   readonly databaseUrl: string
   /** Tests put each region in a schema of a shared database. */
   readonly databaseSchema?: string
+  readonly kafkaBrokers: readonly string[]
+  /** The client library behind the Kafka bus (default kafkajs). */
+  readonly kafkaClient: KafkaClient
+  /** How the Kafka bus authenticates: plaintext locally, IAM over TLS on MSK. */
+  readonly kafkaAuth: KafkaAuth
+  /** Partitions of the events topic when this process creates it. */
+  readonly eventsPartitions: number
+  readonly logLevel: LogLevel
+}
+
+/** Everything one region process needs, from its environment. */
+export interface RegionConfig extends ProcessSettings {
   readonly poolSizeMax: number
   readonly redisUrl: string
   readonly redisPrefix: string
-  readonly kafkaBrokers: readonly string[]
-  /** The client library behind the Kafka bus (KAFKA_CLIENT; default kafkajs). */
-  readonly kafkaClient: KafkaClient
   readonly eventsTopic: string
-  readonly eventsPartitions: number
   readonly host: string
   /** 0 picks a free port. */
   readonly port: number
+  /** Runs the API in this many worker processes sharing one port (node:cluster), one per core. */
+  readonly apiWorkers: number
   readonly edgeSecret: Secret
   readonly roles: Readonly<Record<Role, boolean>>
   /** Processor name → base URL, in routing order (PROCESSOR_URLS=acquirer-rest=http://…,…). */
@@ -50,6 +90,7 @@ export interface RegionConfig {
     readonly intervalMs: number
   }
   readonly rate: RateLimit
+  /** Only `cardPaymentsPerWindowMax` comes from the environment; the rest is the default policy. */
   readonly fraud: FraudPolicy
   readonly blockedCards: readonly string[]
   /** The hot-merchant partition map (JSON), re-read while running; none: hash everyone. */
@@ -67,126 +108,285 @@ export interface RegionConfig {
   }
 }
 
+/** The settings a region process is told, as infra builds them: anything left out is not written. */
+export type RegionSettingsInput = Partial<
+  Omit<RegionConfig, 'roles' | 'reconciler' | 'rate' | 'fraud' | 'processorPins'>
+> & {
+  readonly roles?: Readonly<Partial<Record<Role, boolean>>>
+  readonly reconciler?: Partial<RegionConfig['reconciler']>
+  readonly rate?: Partial<RateLimit>
+  readonly fraud?: Partial<FraudPolicy>
+  readonly processorPins?: Partial<NonNullable<RegionConfig['processorPins']>>
+}
+
 export const roles = ['api', 'relay', 'workers', 'webhooks', 'reconciler'] as const
 export type Role = (typeof roles)[number]
 
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[]
+export const kafkaAuths = ['none', 'aws-msk-iam'] as const satisfies readonly KafkaAuth[]
+
+/** Every default of a region process, once: what an unset variable means. */
 export const regionDefaults = {
-  poolSizeMax: 10,
-  eventsTopic: 'events',
-  eventsPartitions: 16,
+  poolSizeMax: poolSizeMaxDefault,
+  redisUrl: defaultRedisUrl,
+  redisPrefix: (region: string) => `meridian:${region}:`,
+  kafkaClient: 'kafkajs',
+  kafkaAuth: 'none',
+  eventsTopic: topicsFor().events,
+  eventsPartitions: eventsPartitionsDefault,
+  logLevel: 'info',
   host: '127.0.0.1',
+  port: 0,
+  apiWorkers: 1,
+  roles,
+  processorTimeoutMs: processorTimeoutMsDefault,
+  webhookTimeScale: 1,
+  reconciler: reconcilerDefaults,
   // The edge limits merchants first; the region's own limit only protects the region.
   rate: { perSec: 5000, burst: 10_000 },
+  fraudCardPaymentsPerWindowMax: defaultFraudPolicy.cardPaymentsPerWindowMax,
   processorPinsPrefix: 'meridian:pins:',
 } as const
 
-const envSchema = z.object({
-  REGION: regionIdSchema,
-  PORT: z.coerce.number().int().min(0).max(65_535).default(0),
-  HOST: z.string().default(regionDefaults.host),
-  REGION_DATABASE_URL: z.string().optional(),
-  REGION_DATABASE_SCHEMA: z.string().optional(),
-  PG_POOL_SIZE_MAX: z.coerce.number().int().min(1).max(100).default(regionDefaults.poolSizeMax),
-  REDIS_PREFIX: z.string().optional(),
-  KAFKA_BROKERS: z.string().min(1, 'KAFKA_BROKERS lists the region cluster, host:port[,host:port]'),
-  EVENTS_TOPIC: z.string().default(regionDefaults.eventsTopic),
-  EDGE_SECRET: z.string().min(16, 'EDGE_SECRET must be at least 16 characters'),
-  ROLES: z.string().default(roles.join(',')),
-  PROCESSOR_URLS: z.string().default(''),
-  PROCESSOR_TIMEOUT_MS: z.coerce.number().int().positive().default(processorTimeoutMsDefault),
-  WEBHOOK_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
-  // Only the literal `true` opts in: a typo must not open loopback.
-  WEBHOOK_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
-  WEBHOOK_SECRET_KEYS: z
-    .string({ error: 'WEBHOOK_SECRET_KEYS is required: <id>:<base64 of 32 bytes>[,…]' })
-    .min(1, 'WEBHOOK_SECRET_KEYS is required: <id>:<base64 of 32 bytes>[,…]'),
-  RECONCILE_STUCK_AFTER_MS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(reconcilerDefaults.stuckAfterMs),
-  RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(reconcilerDefaults.intervalMs),
-  AUTHORIZATION_TTL_MS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(reconcilerDefaults.authorizationTtlMs),
-  UNSENT_FAIL_AFTER_MS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(reconcilerDefaults.unsentFailAfterMs),
-  RATE_LIMIT_PER_SEC: z.coerce.number().positive().default(regionDefaults.rate.perSec),
-  RATE_LIMIT_BURST: z.coerce.number().positive().default(regionDefaults.rate.burst),
-  BLOCKED_CARDS: z.string().default(''),
-  /** Tier-1 fraud velocity: payments per card per window (load tests and drills raise it). */
-  FRAUD_CARD_PAYMENTS_PER_WINDOW_MAX: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(defaultFraudPolicy.cardPaymentsPerWindowMax),
-  PARTITION_MAP_FILE: z.string().optional(),
-  EVENTS_PARTITIONS: z.coerce.number().int().positive().default(regionDefaults.eventsPartitions),
-  RELAY_IDLE_POLL_MS: z.coerce.number().int().positive().optional(),
-  UPSTASH_REDIS_REST_URL: z.url().optional(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
-  PROCESSOR_PINS_PREFIX: z.string().default(regionDefaults.processorPinsPrefix),
-})
+const shared = variablesFor<Partial<ProcessSettings>>()
+const text = (value: string | number | undefined) =>
+  value === undefined ? undefined : String(value)
+const list = (value: readonly string[] | undefined) => value?.join(',')
 
-function keyRing(text: string): KeyRing {
-  try {
-    return keyRingFromText(text)
-  } catch (error) {
-    // The message names the format, never the value.
-    throw new Error(`region configuration: ${(error as Error).message}`)
-  }
+/**
+ * The variables every Meridian process of a region reads alike; replication's settings use them
+ * too. Three are read by others on the process's behalf: PGPASSWORD by the Postgres driver,
+ * AWS_REGION by the MSK IAM signer, NODE_EXTRA_CA_CERTS by Node; they carry no setting, and infra
+ * hands them over by key (`databasePassword`, `awsRegion`, `extraCaCerts`).
+ */
+export const processVariables = {
+  REGION: shared.plain('region', regionIdSchema, (s) => s.region),
+  // Unset: the developer's DATABASE_URL (platform/src/postgres.ts), as every local tool uses.
+  REGION_DATABASE_URL: shared.plain('databaseUrl', z.string().optional(), (s) => s.databaseUrl),
+  REGION_DATABASE_SCHEMA: shared.plain(
+    'databaseSchema',
+    z.string().optional(),
+    (s) => s.databaseSchema,
+  ),
+  PGPASSWORD: shared.secret('databasePassword', z.string().optional(), () => undefined),
+  KAFKA_BROKERS: shared.plain(
+    'kafkaBrokers',
+    z.string().min(1, 'KAFKA_BROKERS lists the region cluster, host:port[,host:port]'),
+    (s) => list(s.kafkaBrokers),
+  ),
+  KAFKA_CLIENT: shared.plain(
+    'kafkaClient',
+    z.enum(kafkaClients).default(regionDefaults.kafkaClient),
+    (s) => s.kafkaClient,
+  ),
+  KAFKA_AUTH: shared.plain(
+    'kafkaAuth',
+    z.enum(kafkaAuths).default(regionDefaults.kafkaAuth),
+    (s) => s.kafkaAuth,
+  ),
+  EVENTS_PARTITIONS: shared.plain(
+    'eventsPartitions',
+    z.coerce.number().int().positive().default(regionDefaults.eventsPartitions),
+    (s) => text(s.eventsPartitions),
+  ),
+  LOG_LEVEL: shared.plain(
+    'logLevel',
+    z.enum(logLevels).default(regionDefaults.logLevel),
+    (s) => s.logLevel,
+  ),
+  AWS_REGION: shared.plain('awsRegion', z.string().optional(), () => undefined),
+  NODE_EXTRA_CA_CERTS: shared.plain('extraCaCerts', z.string().optional(), () => undefined),
 }
 
-function kafkaClient(env: NodeJS.ProcessEnv) {
-  try {
-    return kafkaClientFromEnv(env)
-  } catch (error) {
-    throw new Error(`region configuration: ${(error as Error).message}`)
-  }
-}
-
-/** Parse the environment; a bad or missing variable is one readable line, not a stack trace. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfig {
-  const parsed = envSchema.safeParse(env)
-  if (!parsed.success) {
-    throw new Error(`region configuration: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`)
-  }
-  const e = parsed.data
-  const wanted = new Set(e.ROLES.split(',').map((r) => r.trim()))
-  const unknown = [...wanted].filter((r) => !(roles as readonly string[]).includes(r))
-  if (unknown.length > 0)
-    throw new Error(
-      `region configuration: unknown role(s) ${unknown.join(', ')}; known: ${roles.join(', ')}`,
-    )
-  if ((e.UPSTASH_REDIS_REST_URL === undefined) !== (e.UPSTASH_REDIS_REST_TOKEN === undefined))
-    throw new Error(
-      'region configuration: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN together',
-    )
+/** The shared part of the settings, from `readEnv` of a spec that includes processVariables. */
+export function processSettingsOf(e: {
+  REGION: string
+  REGION_DATABASE_URL?: string | undefined
+  REGION_DATABASE_SCHEMA?: string | undefined
+  KAFKA_BROKERS: string
+  KAFKA_CLIENT: KafkaClient
+  KAFKA_AUTH: KafkaAuth
+  EVENTS_PARTITIONS: number
+  LOG_LEVEL: LogLevel
+}): ProcessSettings {
   return {
     region: e.REGION,
     databaseUrl: e.REGION_DATABASE_URL ?? databaseUrl(),
     ...(e.REGION_DATABASE_SCHEMA ? { databaseSchema: e.REGION_DATABASE_SCHEMA } : {}),
-    poolSizeMax: e.PG_POOL_SIZE_MAX,
-    redisUrl: redisUrl(),
-    redisPrefix: e.REDIS_PREFIX ?? `meridian:${e.REGION}:`,
     kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
-    kafkaClient: kafkaClient(env),
-    eventsTopic: e.EVENTS_TOPIC,
+    kafkaClient: e.KAFKA_CLIENT,
+    kafkaAuth: e.KAFKA_AUTH,
     eventsPartitions: e.EVENTS_PARTITIONS,
+    logLevel: e.LOG_LEVEL,
+  }
+}
+
+const v = variablesFor<RegionSettingsInput>()
+const positiveInt = z.coerce.number().int().positive()
+const keyRingHelp = 'WEBHOOK_SECRET_KEYS is required: <id>:<base64 of 32 bytes>[,…]'
+
+/** Every variable a region process reads: the only place their names are written. */
+export const variables = {
+  ...processVariables,
+  PORT: v.plain(
+    'port',
+    z.coerce.number().int().min(0).max(65_535).default(regionDefaults.port),
+    (s) => text(s.port),
+  ),
+  HOST: v.plain('host', z.string().default(regionDefaults.host), (s) => s.host),
+  API_WORKERS: v.plain(
+    'apiWorkers',
+    z.coerce.number().int().min(1).default(regionDefaults.apiWorkers),
+    (s) => text(s.apiWorkers),
+  ),
+  PG_POOL_SIZE_MAX: v.plain(
+    'poolSizeMax',
+    z.coerce.number().int().min(1).max(100).default(regionDefaults.poolSizeMax),
+    (s) => text(s.poolSizeMax),
+  ),
+  REDIS_URL: v.plain('redisUrl', z.string().default(regionDefaults.redisUrl), (s) => s.redisUrl),
+  // ElastiCache's AUTH token, read by the Redis adapter itself; never inside REDIS_URL.
+  REDIS_PASSWORD: v.secret('redisPassword', z.string().optional(), () => undefined),
+  REDIS_PREFIX: v.plain('redisPrefix', z.string().optional(), (s) => s.redisPrefix),
+  EVENTS_TOPIC: v.plain(
+    'eventsTopic',
+    z.string().default(regionDefaults.eventsTopic),
+    (s) => s.eventsTopic,
+  ),
+  EDGE_SECRET: v.secret(
+    'edgeSecret',
+    z.string().min(16, 'EDGE_SECRET must be at least 16 characters'),
+    (s) => s.edgeSecret?.reveal(),
+  ),
+  ROLES: v.plain('roles', z.string().default(regionDefaults.roles.join(',')), (s) =>
+    s.roles ? roles.filter((r) => s.roles?.[r]).join(',') : undefined,
+  ),
+  PROCESSOR_URLS: v.plain('processorUrls', z.string().default(''), (s) =>
+    s.processorUrls
+      ? Object.entries(s.processorUrls)
+          .map(([name, url]) => `${name}=${url}`)
+          .join(',')
+      : undefined,
+  ),
+  PROCESSOR_TIMEOUT_MS: v.plain(
+    'processorTimeoutMs',
+    positiveInt.default(regionDefaults.processorTimeoutMs),
+    (s) => text(s.processorTimeoutMs),
+  ),
+  WEBHOOK_TIME_SCALE: v.plain(
+    'webhookTimeScale',
+    z.coerce.number().positive().max(1).default(regionDefaults.webhookTimeScale),
+    (s) => text(s.webhookTimeScale),
+  ),
+  // Only the literal `true` opts in: a typo must not open loopback.
+  WEBHOOK_ALLOW_LOOPBACK: v.plain(
+    'webhookAllowLoopback',
+    z.enum(['true', 'false']).default('false'),
+    (s) => (s.webhookAllowLoopback === undefined ? undefined : String(s.webhookAllowLoopback)),
+  ),
+  WEBHOOK_SECRET_KEYS: v.secret(
+    'webhookSecretKeys',
+    z.string({ error: keyRingHelp }).min(1, keyRingHelp),
+    (s) => (s.webhookSecretKeys ? keyRingToText(s.webhookSecretKeys) : undefined),
+  ),
+  RECONCILE_STUCK_AFTER_MS: v.plain(
+    'reconcilerStuckAfterMs',
+    positiveInt.default(regionDefaults.reconciler.stuckAfterMs),
+    (s) => text(s.reconciler?.stuckAfterMs),
+  ),
+  RECONCILE_INTERVAL_MS: v.plain(
+    'reconcilerIntervalMs',
+    positiveInt.default(regionDefaults.reconciler.intervalMs),
+    (s) => text(s.reconciler?.intervalMs),
+  ),
+  AUTHORIZATION_TTL_MS: v.plain(
+    'reconcilerAuthorizationTtlMs',
+    positiveInt.default(regionDefaults.reconciler.authorizationTtlMs),
+    (s) => text(s.reconciler?.authorizationTtlMs),
+  ),
+  UNSENT_FAIL_AFTER_MS: v.plain(
+    'reconcilerUnsentFailAfterMs',
+    positiveInt.default(regionDefaults.reconciler.unsentFailAfterMs),
+    (s) => text(s.reconciler?.unsentFailAfterMs),
+  ),
+  RATE_LIMIT_PER_SEC: v.plain(
+    'ratePerSec',
+    z.coerce.number().positive().default(regionDefaults.rate.perSec),
+    (s) => text(s.rate?.perSec),
+  ),
+  RATE_LIMIT_BURST: v.plain(
+    'rateBurst',
+    z.coerce.number().positive().default(regionDefaults.rate.burst),
+    (s) => text(s.rate?.burst),
+  ),
+  BLOCKED_CARDS: v.plain('blockedCards', z.string().default(''), (s) => list(s.blockedCards)),
+  // Tier-1 fraud velocity: payments per card per window (load tests and drills raise it).
+  FRAUD_CARD_PAYMENTS_PER_WINDOW_MAX: v.plain(
+    'fraudCardPaymentsPerWindowMax',
+    positiveInt.default(regionDefaults.fraudCardPaymentsPerWindowMax),
+    (s) => text(s.fraud?.cardPaymentsPerWindowMax),
+  ),
+  PARTITION_MAP_FILE: v.plain('partitionMapFile', z.string().optional(), (s) => s.partitionMapFile),
+  RELAY_IDLE_POLL_MS: v.plain('relayIdlePollMs', positiveInt.optional(), (s) =>
+    text(s.relayIdlePollMs),
+  ),
+  UPSTASH_REDIS_REST_URL: v.plain(
+    'processorPinsUrl',
+    z.url().optional(),
+    (s) => s.processorPins?.url,
+  ),
+  UPSTASH_REDIS_REST_TOKEN: v.secret('processorPinsToken', z.string().min(1).optional(), (s) =>
+    s.processorPins?.token?.reveal(),
+  ),
+  PROCESSOR_PINS_PREFIX: v.plain(
+    'processorPinsPrefix',
+    z.string().default(regionDefaults.processorPinsPrefix),
+    (s) => s.processorPins?.prefix,
+  ),
+}
+
+function configError(error: unknown): SettingsError {
+  // The message names the variable and the format, never the value.
+  return new SettingsError(`region configuration: ${(error as Error).message}`)
+}
+
+/** Parse the environment; a bad or missing variable is one readable line, not a stack trace. */
+export function fromEnv(env: Env = process.env): RegionConfig {
+  const e = readEnv('region', variables, env)
+  const wanted = new Set(e.ROLES.split(',').map((r) => r.trim()))
+  const unknown = [...wanted].filter((r) => !(roles as readonly string[]).includes(r))
+  if (unknown.length > 0)
+    throw new SettingsError(
+      `region configuration: unknown role(s) ${unknown.join(', ')}; known: ${roles.join(', ')}`,
+    )
+  if ((e.UPSTASH_REDIS_REST_URL === undefined) !== (e.UPSTASH_REDIS_REST_TOKEN === undefined))
+    throw new SettingsError(
+      'region configuration: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN together',
+    )
+  let webhookSecretKeys: KeyRing
+  let processorUrls: Record<string, string>
+  try {
+    webhookSecretKeys = keyRingFromText(e.WEBHOOK_SECRET_KEYS)
+    processorUrls = parseProcessorUrls(e.PROCESSOR_URLS)
+  } catch (error) {
+    throw configError(error)
+  }
+  return {
+    ...processSettingsOf(e),
+    poolSizeMax: e.PG_POOL_SIZE_MAX,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX ?? regionDefaults.redisPrefix(e.REGION),
+    eventsTopic: e.EVENTS_TOPIC,
     host: e.HOST,
     port: e.PORT,
+    apiWorkers: e.API_WORKERS,
     edgeSecret: new Secret(e.EDGE_SECRET),
     roles: Object.fromEntries(roles.map((r) => [r, wanted.has(r)])) as Record<Role, boolean>,
-    processorUrls: parseProcessorUrls(e.PROCESSOR_URLS),
+    processorUrls,
     processorTimeoutMs: e.PROCESSOR_TIMEOUT_MS,
     webhookTimeScale: e.WEBHOOK_TIME_SCALE,
     webhookAllowLoopback: e.WEBHOOK_ALLOW_LOOPBACK === 'true',
-    webhookSecretKeys: keyRing(e.WEBHOOK_SECRET_KEYS),
+    webhookSecretKeys,
     reconciler: {
       stuckAfterMs: e.RECONCILE_STUCK_AFTER_MS,
       authorizationTtlMs: e.AUTHORIZATION_TTL_MS,
@@ -211,4 +411,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegionConfi
         }
       : {}),
   }
+}
+
+/**
+ * The variables that tell a region process `settings`; `fromEnv(toEnv(s))` gives `s` back. What
+ * `settings` leaves out is not written (the process takes its default). `texts` gives a setting as
+ * text already written, by key: the cloud's Terraform variables.
+ */
+export function toEnv(
+  settings: RegionSettingsInput,
+  texts: Readonly<Partial<Record<KeyOf<typeof variables>, string>>> = {},
+): Record<string, string> {
+  return writeEnv(variables, settings, texts)
 }

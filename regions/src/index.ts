@@ -1,5 +1,18 @@
 export * from './adapters/pins.ts'
-export * from './config.ts'
+/** The region process's settings: `regionSettings.fromEnv`, `.toEnv`, `.variables`, `.entryPoint`. */
+export * as regionSettings from './config.ts'
+export {
+  kafkaAuths,
+  logLevels,
+  type ProcessSettings,
+  processSettingsOf,
+  processVariables,
+  type RegionConfig,
+  type RegionSettingsInput,
+  type Role,
+  regionDefaults,
+  roles,
+} from './config.ts'
 export * from './ledger/store.ts'
 export {
   applyConfigChanges,
@@ -39,7 +52,12 @@ export {
 export type { Kind, Row } from './store/rows.ts'
 export { getPaymentState } from './store/state.ts'
 export type { Column, ColumnSet, Table, WriteSet } from './store/table.ts'
-export { type KeyRing, keyRingFromText, newKeyRingText } from './webhooks/secret-box.ts'
+export {
+  type KeyRing,
+  keyRingFromText,
+  keyRingToText,
+  newKeyRingText,
+} from './webhooks/secret-box.ts'
 export { claimAttempt, pinProcessor } from './workflow/apply-change.ts'
 // The workers' state transitions (pure functions of a payment's state), the breaker and the
 // retry backoff: the money-path model (replication/src/sim/money) runs them as the workers do.

@@ -2,16 +2,14 @@
  * One region process: `REGION=us-east KAFKA_BROKERS=… EDGE_SECRET=… tsx regions/src/main.ts`.
  * See config.ts for every variable. SIGTERM/SIGINT stop it gracefully.
  *
- * API_WORKERS=n (default 1) runs the API in n worker processes sharing one port (node:cluster),
- * one per core; the primary keeps the other roles (the relay), so they run exactly once.
+ * `apiWorkers` > 1 (API_WORKERS) runs the API in that many worker processes sharing one port
+ * (node:cluster), one per core; the primary keeps the other roles (the relay), so they run
+ * exactly once.
  */
-
 import cluster from 'node:cluster'
 import { createLogger, exitWithParent } from '@meridian/platform'
-import { configFromEnv } from './config.ts'
+import { fromEnv, type RegionConfig, toEnv } from './config.ts'
 import { startRegion } from './region.ts'
-
-const apiWorkers = Math.max(1, Number(process.env.API_WORKERS ?? 1))
 
 function announce(url: string | undefined, region: string): void {
   // Parents (the local topology, tests) read this line to learn the port.
@@ -23,9 +21,8 @@ function onSignals(stop: (signal: string) => void): void {
   process.on('SIGINT', () => stop('SIGINT'))
 }
 
-async function single(): Promise<void> {
-  const config = configFromEnv()
-  const log = createLogger({ region: config.region, pid: process.pid })
+async function single(config: RegionConfig): Promise<void> {
+  const log = createLogger({ region: config.region, pid: process.pid }, config.logLevel)
   const region = await startRegion(config, log)
   if (cluster.isWorker) process.send?.({ url: region.url })
   else announce(region.url, config.region)
@@ -44,10 +41,14 @@ async function single(): Promise<void> {
   })
 }
 
-async function primary(): Promise<void> {
-  const config = configFromEnv()
-  const log = createLogger({ region: config.region, pid: process.pid, role: 'primary' })
-  const workers = Array.from({ length: apiWorkers }, () => cluster.fork({ ROLES: 'api' }))
+async function primary(config: RegionConfig): Promise<void> {
+  const log = createLogger(
+    { region: config.region, pid: process.pid, role: 'primary' },
+    config.logLevel,
+  )
+  // Each worker inherits this environment and runs the API alone.
+  const workerEnv = toEnv({ roles: { api: true } })
+  const workers = Array.from({ length: config.apiWorkers }, () => cluster.fork(workerEnv))
   const urls = await Promise.all(
     workers.map(
       (w) =>
@@ -90,7 +91,11 @@ async function primary(): Promise<void> {
 }
 
 exitWithParent()
-const run = cluster.isPrimary && apiWorkers > 1 ? primary : single
+async function run(): Promise<void> {
+  const config = fromEnv(process.env)
+  await (cluster.isPrimary && config.apiWorkers > 1 ? primary(config) : single(config))
+}
+
 run().catch((error: unknown) => {
   process.stderr.write(`region: ${error instanceof Error ? error.message : String(error)}\n`)
   process.exit(1)

@@ -76,6 +76,7 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
       brokers: config.kafkaBrokers,
       clientId: `region-${config.region}`,
       client: config.kafkaClient,
+      auth: config.kafkaAuth,
       log,
     }),
     clock: new HybridClock(config.region),

@@ -4,12 +4,15 @@
  * and serves /replication/status and /metrics on REPLICATION_PORT. SIGTERM stops it cleanly.
  */
 import { createLogger, exitWithParent } from '@meridian/platform'
-import { replicationConfigFromEnv } from './config.ts'
+import { fromEnv } from './config.ts'
 import { startReplication } from './service.ts'
 
 async function main(): Promise<void> {
-  const config = replicationConfigFromEnv()
-  const log = createLogger({ region: config.region, role: 'replication', pid: process.pid })
+  const config = fromEnv(process.env)
+  const log = createLogger(
+    { region: config.region, role: 'replication', pid: process.pid },
+    config.logLevel,
+  )
   const running = await startReplication(config, log)
   process.stdout.write(
     `${JSON.stringify({ event: 'replication.ready', region: config.region, url: running.url ?? null })}\n`,

@@ -1,14 +1,15 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
+import { topicsFor } from '@meridian/core'
 import { createKafkaBus, createPool, ensureTopics, type Logger } from '@meridian/platform'
 import { Applier } from './applier.ts'
-import type { ReplicationConfig } from './config.ts'
+import { type ReplicationConfig, replicationDefaults } from './config.ts'
 import { createReplicationMetrics } from './metrics.ts'
 import { HeartbeatEmitter, Replicator } from './replicator.ts'
 import { DedupePruner } from './retention.ts'
 import { statusApp } from './status.ts'
-import { replicatedTopic, topicsFor } from './topics.ts'
+import { replicatedTopic } from './topics.ts'
 
 export interface RunningReplication {
   readonly url: string | undefined
@@ -29,7 +30,7 @@ export async function startReplication(
 ): Promise<RunningReplication> {
   const pool = createPool({
     url: config.databaseUrl,
-    poolSizeMax: 8,
+    poolSizeMax: replicationDefaults.poolSizeMax,
     ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
   })
   const metrics = createReplicationMetrics(config.region)
@@ -38,6 +39,7 @@ export async function startReplication(
     brokers: config.kafkaBrokers,
     clientId: `replication-${config.region}`,
     ...(config.kafkaClient ? { client: config.kafkaClient } : {}),
+    ...(config.kafkaAuth ? { auth: config.kafkaAuth } : {}),
     log,
   })
   const peers = Object.keys(config.peers)
@@ -67,6 +69,8 @@ export async function startReplication(
           brokers: config.peers[origin] ?? [],
           clientId: `replicator-${config.region}-from-${origin}`,
           ...(config.kafkaClient ? { client: config.kafkaClient } : {}),
+          ...(config.kafkaAuth ? { auth: config.kafkaAuth } : {}),
+          ...(config.kafkaAuth ? { auth: config.kafkaAuth } : {}),
           log,
         }),
       },
@@ -134,11 +138,12 @@ export async function startReplication(
       ...(config.control ? { control: { pauseLink, resumeLink } } : {}),
     })
     server = await new Promise<Server>((resolve) => {
-      const s = serve({ fetch: app.fetch, port, hostname: config.host ?? '127.0.0.1' }, () =>
-        resolve(s as Server),
+      const s = serve(
+        { fetch: app.fetch, port, hostname: config.host ?? replicationDefaults.host },
+        () => resolve(s as Server),
       )
     })
-    url = `http://${config.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`
+    url = `http://${config.host ?? replicationDefaults.host}:${(server.address() as AddressInfo).port}`
   }
   return {
     url,

@@ -1,16 +1,10 @@
-/**
- * Topic names. Each region's cluster holds its own `events` and `heartbeats` and, copied from
- * every other region, `<origin>.events` and `<origin>.heartbeats` (MirrorMaker 2 naming). Tests
- * put a namespace in front (`t_x_events`) so they can share brokers.
- */
-export interface ReplicationTopics {
-  readonly events: string
-  readonly heartbeats: string
-}
+import type { RegionTopics } from '@meridian/core'
 
-export function topicsFor(namespace = ''): ReplicationTopics {
-  return { events: `${namespace}events`, heartbeats: `${namespace}heartbeats` }
-}
+/**
+ * Topic names: the naming rule of a region's own topics is `topicsFor` in @meridian/core (regions
+ * name their events topic by it too); here, the copies of other regions' topics.
+ */
+export type ReplicationTopics = RegionTopics
 
 export function replicatedTopic(origin: string, topic: string): string {
   return `${origin}.${topic}`

@@ -13,7 +13,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, fleet, Secret, signEdgeRequest } from '@meridian/core'
 import {
   edgeRuntimes,
   freePort,
@@ -21,6 +21,7 @@ import {
   type ServiceProcess,
   spawnService,
   startEdge,
+  upstashSettings,
 } from '@meridian/local'
 import { startPassThroughWorker } from '@meridian/local/edge-workerd'
 import {
@@ -31,7 +32,7 @@ import {
   migrate,
   withDatabase,
 } from '@meridian/platform'
-import { newKeyRingText } from '@meridian/regions'
+import { keyRingFromText, newKeyRingText, regionSettings } from '@meridian/regions'
 import { regionDatabaseMigrations } from '@meridian/replication'
 import { percentile } from './load.ts'
 
@@ -132,20 +133,20 @@ async function main(): Promise<void> {
   const launch = async (r: (typeof regions)[number]) => {
     r.process = await spawnService({
       name: `bench ${r.id}`,
-      entry: 'regions/src/main.ts',
+      entry: regionSettings.entryPoint,
       readyEvent: 'region.ready',
-      env: {
-        REGION: r.id,
-        PORT: String(r.port),
-        REGION_DATABASE_URL: url,
-        REGION_DATABASE_SCHEMA: r.schema,
-        REDIS_PREFIX: `bench:${r.schema}:`,
-        KAFKA_BROKERS: '127.0.0.1:9',
-        ROLES: 'api',
-        EDGE_SECRET: secret,
-        WEBHOOK_SECRET_KEYS: webhookSecretKeys,
-        LOG_LEVEL: 'error',
-      },
+      env: regionSettings.toEnv({
+        region: r.id,
+        port: r.port,
+        databaseUrl: url,
+        databaseSchema: r.schema,
+        redisPrefix: `bench:${r.schema}:`,
+        kafkaBrokers: ['127.0.0.1:9'],
+        roles: { api: true },
+        edgeSecret: new Secret(secret),
+        webhookSecretKeys: keyRingFromText(webhookSecretKeys),
+        logLevel: 'error',
+      }),
     })
   }
   // The limiter's server in a process of its own: sharing this event loop would delay the load
@@ -153,9 +154,9 @@ async function main(): Promise<void> {
   const upstashToken = randomBytes(16).toString('hex')
   const upstashProcess = await spawnService({
     name: 'upstash stand-in',
-    entry: 'infra/local/src/upstash-main.ts',
+    entry: upstashSettings.entryPoint,
     readyEvent: 'upstash.ready',
-    env: { UPSTASH_TOKEN: upstashToken },
+    env: upstashSettings.toEnv({ token: upstashToken }),
   })
   const upstash = { url: String(upstashProcess.ready.url), token: upstashToken }
   let edge: Awaited<ReturnType<typeof startEdge>> | undefined
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
       regionOrigins: Object.fromEntries(regions.map((r) => [r.id, `http://127.0.0.1:${r.port}`])),
       upstash,
       runtime,
-      vars: { RATE_LIMIT_PER_SEC: '100000', FAILBACK_HEALTHY_MS: '600000' },
+      settings: { rateLimitPerSec: 100_000, failbackHealthyMs: 600_000 },
       log,
     })
     const key = edge.keys.mer_acme

@@ -8,7 +8,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, Secret, signEdgeRequest } from '@meridian/core'
 import {
   describeProblems,
   findProblems,
@@ -24,7 +24,7 @@ import {
   migrate,
   withDatabase,
 } from '@meridian/platform'
-import { newKeyRingText } from '@meridian/regions'
+import { keyRingFromText, newKeyRingText, regionSettings } from '@meridian/regions'
 import { regionDatabaseMigrations } from '@meridian/replication'
 import { benchKafkaClient, processCpuSec } from './cpu.ts'
 import { closedLoop, errorsCell, openLoop, type PreparedRequest, summarize } from './load.ts'
@@ -104,23 +104,23 @@ async function main(): Promise<void> {
   const apiErrors = new Map<string, number>()
   try {
     // API and relay in separate processes, as deployed (infra runs each role as its own service).
-    const env = {
-      REGION: 'us-east',
-      REGION_DATABASE_URL: url,
-      REGION_DATABASE_SCHEMA: schema,
-      PG_POOL_SIZE_MAX: '12',
-      REDIS_PREFIX: `meridian:bench:${schema}:`,
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? broker?.bootstrap ?? '',
-      EVENTS_TOPIC: `bench-${schema}`,
-      EDGE_SECRET: secret,
-      WEBHOOK_SECRET_KEYS: newKeyRingText(),
-      LOG_LEVEL: 'error',
-    }
+    const settings = {
+      region: 'us-east',
+      databaseUrl: url,
+      databaseSchema: schema,
+      poolSizeMax: 12,
+      redisPrefix: `meridian:bench:${schema}:`,
+      kafkaBrokers: [process.env.KAFKA_BROKERS ?? broker?.bootstrap ?? ''],
+      eventsTopic: `bench-${schema}`,
+      edgeSecret: new Secret(secret),
+      webhookSecretKeys: keyRingFromText(newKeyRingText()),
+      logLevel: 'error',
+    } as const
     const region = await spawnService({
       name: 'bench api',
-      entry: 'regions/src/main.ts',
+      entry: regionSettings.entryPoint,
       readyEvent: 'region.ready',
-      env: { ...env, ROLES: 'api' },
+      env: regionSettings.toEnv({ ...settings, roles: { api: true } }),
       onLine: (line) => countErrorLine(apiErrors, line),
       // BENCH_PROFILE=dir writes the API's CPU profile there when it stops (where the time goes).
       ...(process.env.BENCH_PROFILE
@@ -130,9 +130,9 @@ async function main(): Promise<void> {
     services.push(region)
     const relay = await spawnService({
       name: 'bench relay',
-      entry: 'regions/src/main.ts',
+      entry: regionSettings.entryPoint,
       readyEvent: 'region.ready',
-      env: { ...env, ROLES: 'relay' },
+      env: regionSettings.toEnv({ ...settings, roles: { relay: true } }),
     })
     services.push(relay)
     const origin = String(region.ready.url)

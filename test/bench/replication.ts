@@ -8,7 +8,7 @@
  * replicator took, and how long the applier took after it.
  */
 
-import { HybridClock } from '@meridian/core'
+import { HybridClock, topicsFor } from '@meridian/core'
 import { KafkaBroker } from '@meridian/local'
 import {
   createKafkaBus,
@@ -21,12 +21,7 @@ import {
   quietLogger,
   withDatabase,
 } from '@meridian/platform'
-import {
-  regionDatabaseMigrations,
-  replicatedTopic,
-  startReplication,
-  topicsFor,
-} from '@meridian/replication'
+import { regionDatabaseMigrations, replicatedTopic, startReplication } from '@meridian/replication'
 import { paymentCreated } from '../src/harness/events.ts'
 import { benchKafkaClient, ownCpuSec } from './cpu.ts'
 import { percentile } from './load.ts'

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /**
- * The worker's name, compatibility settings, cron and plain vars come from edge/wrangler.toml, the
+ * The worker's name, compatibility settings, cron and KV bindings come from edge/wrangler.toml, the
  * file `pnpm start` runs the edge with, so the deployed worker cannot drift from the tested one.
- * Only the flat keys and the [vars] and [triggers] tables are read; anything else is ignored.
+ * Only the flat keys and the [triggers] and [[kv_namespaces]] tables are read; anything else is
+ * ignored, except a [vars] table: the worker's variables and their defaults are
+ * core/src/edge-settings.ts, and EdgeStack writes them with its toEnv.
  */
 export interface WranglerSettings {
   readonly name: string
@@ -12,7 +14,6 @@ export interface WranglerSettings {
   readonly compatibilityDate: string
   readonly compatibilityFlags: readonly string[]
   readonly crons: readonly string[]
-  readonly vars: Readonly<Record<string, string>>
   readonly kvBindings: readonly string[]
 }
 
@@ -23,7 +24,6 @@ export function readWranglerSettings(
 ): WranglerSettings {
   let table = ''
   const flat: Record<string, string> = {}
-  const vars: Record<string, string> = {}
   const kvBindings: string[] = []
   let crons: string[] = []
   let flags: string[] = []
@@ -33,6 +33,10 @@ export function readWranglerSettings(
     const header = /^\[\[?([^\]]+)\]\]?$/.exec(line)
     if (header?.[1]) {
       table = header[1]
+      if (table === 'vars')
+        throw new Error(
+          'wrangler.toml: no [vars]: the edge reads its variables and defaults from core/src/edge-settings.ts',
+        )
       continue
     }
     const kv = /^([A-Za-z0-9_]+)\s*=\s*(.+)$/.exec(line)
@@ -42,7 +46,6 @@ export function readWranglerSettings(
     const string = () => /^"([^"]*)"$/.exec(value)?.[1] ?? value
     if (table === '' && key === 'compatibility_flags') flags = list()
     else if (table === '') flat[key] = string()
-    else if (table === 'vars') vars[key] = string()
     else if (table === 'triggers' && key === 'crons') crons = list()
     else if (table === 'kv_namespaces' && key === 'binding') kvBindings.push(string())
   }
@@ -57,7 +60,6 @@ export function readWranglerSettings(
     compatibilityDate: required('compatibility_date'),
     compatibilityFlags: flags,
     crons,
-    vars,
     kvBindings,
   }
 }

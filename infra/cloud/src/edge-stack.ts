@@ -7,7 +7,8 @@ import { WorkersCronTrigger } from '@cdktf/provider-cloudflare/lib/workers-cron-
 import { WorkersKvNamespace } from '@cdktf/provider-cloudflare/lib/workers-kv-namespace/index.js'
 import { WorkersRoute } from '@cdktf/provider-cloudflare/lib/workers-route/index.js'
 import { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script/index.js'
-import type { Region, RegionRegistry } from '@meridian/core'
+import { type Region, type RegionRegistry, secretNames } from '@meridian/core'
+import { toEnv, variables } from '@meridian/core/edge-settings'
 import { Fn, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktn'
 import type { Construct } from 'constructs'
 import type { WranglerSettings } from './edge-settings.ts'
@@ -95,11 +96,12 @@ export class EdgeStack extends TerraformStack {
           name,
           namespaceId: keys.id,
         })),
-        { type: 'secret_text', name: 'EDGE_SECRET', text: edgeSecret },
-        { type: 'secret_text', name: 'UPSTASH_REDIS_REST_TOKEN', text: upstashToken },
-        { type: 'plain_text', name: 'UPSTASH_REDIS_REST_URL', text: upstashUrl },
-        ...Object.entries(wrangler.vars).map(([name, text]) => ({
-          type: 'plain_text',
+        // The worker's variables, written by its settings module; every other one keeps the
+        // default there. Credentials are secret bindings.
+        ...Object.entries(
+          toEnv({ edgeSecret, upstash: { url: upstashUrl, token: upstashToken } }),
+        ).map(([name, text]) => ({
+          type: secretNames(variables).includes(name) ? 'secret_text' : 'plain_text',
           name,
           text,
         })),

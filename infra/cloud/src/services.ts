@@ -1,3 +1,5 @@
+import { relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { AppautoscalingPolicy } from '@cdktf/provider-aws/lib/appautoscaling-policy/index.js'
 import { AppautoscalingTarget } from '@cdktf/provider-aws/lib/appautoscaling-target/index.js'
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js'
@@ -11,7 +13,9 @@ import { LbListener } from '@cdktf/provider-aws/lib/lb-listener/index.js'
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group/index.js'
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js'
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version/index.js'
-import type { Region } from '@meridian/core'
+import { type Region, references } from '@meridian/core'
+import { regionSettings } from '@meridian/regions'
+import { replicationSettings } from '@meridian/replication'
 import { Construct } from 'constructs'
 import type { DataTier } from './data.ts'
 import { names, tagsFor } from './naming.ts'
@@ -42,14 +46,21 @@ export interface RegionInputs {
   readonly webhookSecretKeys: string
 }
 
-/** The process each service runs; replication is its own entry point. */
-const entryPoint: Record<ServiceName, string> = {
-  api: 'regions/src/main.ts',
-  workers: 'regions/src/main.ts',
-  relay: 'regions/src/main.ts',
-  replicator: 'replication/src/main.ts',
-  applier: 'replication/src/main.ts',
+/** The image holds the repository at its working directory: entry points are relative to it. */
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** The file a service's container runs, from the repository root: region process or replication. */
+export function entryPoint(name: ServiceName): string {
+  const file = isReplication(name) ? replicationSettings.entryPoint : regionSettings.entryPoint
+  return relative(repoRoot, file)
 }
+
+function isReplication(name: ServiceName): name is 'replicator' | 'applier' {
+  return name === 'replicator' || name === 'applier'
+}
+
+/** RDS certificates chain to Amazon's RDS CA, which the image ships; Node does not trust it by default. */
+export const rdsCaBundle = '/etc/ssl/certs/rds-global-bundle.pem'
 
 /**
  * The region's compute: one ECS cluster on Fargate with a service per role, the public load
@@ -115,7 +126,6 @@ export class Services extends Construct {
 
     ;[this.loadBalancer, this.targetGroup] = this.createLoadBalancer(region, network, inputs)
     const execution = this.createExecutionRole(region, data)
-    const env = this.environment(region, data)
     const taskRoles = {} as Record<ServiceName, IamRole>
     const created = {} as Record<ServiceName, EcsService>
     for (const name of Object.keys(services) as ServiceName[]) {
@@ -128,7 +138,6 @@ export class Services extends Construct {
         inputs,
         execution,
         taskRoles[name],
-        env,
       )
     }
     this.taskRoles = taskRoles
@@ -237,21 +246,61 @@ export class Services extends Construct {
     return role
   }
 
-  /** The environment every Meridian process of this region shares; the contract is config.ts. */
-  private environment(region: Region, data: DataTier): Record<string, string> {
+  /**
+   * What a service's container is told: its variables, written by the settings module of the
+   * process it runs (regions/src/config.ts, replication/src/config.ts), and its credentials as
+   * references to Secrets Manager (or, for PEER_KAFKA, the SSM parameter ReplicationStack writes).
+   */
+  private containerEnv(
+    region: Region,
+    name: ServiceName,
+    data: DataTier,
+    inputs: RegionInputs,
+  ): { environment: Record<string, string>; secrets: { name: string; valueFrom: string }[] } {
+    // The password comes from PGPASSWORD (a secret), never from this URL.
+    const databaseUrl = `postgresql://meridian@${data.postgres.address}:5432/meridian?sslmode=verify-full`
+    const databasePassword = `${data.postgres.masterUserSecret.get(0).secretArn}:password::`
+    // Read by the MSK IAM signer and by Node, not by Meridian's code; Terraform values as text.
+    const texts = {
+      awsRegion: region.awsRegion,
+      extraCaCerts: rdsCaBundle,
+      kafkaBrokers: data.kafka.bootstrapBrokersSaslIam,
+    }
+    const roles = Object.fromEntries(services[name].roles.map((r) => [r, true]))
+    if (isReplication(name))
+      return {
+        environment: replicationSettings.toEnv(
+          { region: region.id, databaseUrl, kafkaAuth: 'aws-msk-iam', roles },
+          texts,
+        ),
+        secrets: references(replicationSettings.variables, {
+          databasePassword,
+          // Written by ReplicationStack: every other region's bootstrap brokers.
+          peers: `arn:aws:ssm:${region.awsRegion}:${data.accountId}:parameter${names.peerKafkaParameter(region)}`,
+        }),
+      }
     return {
-      REGION: region.id,
-      AWS_REGION: region.awsRegion,
-      HOST: '0.0.0.0',
-      PORT: String(containerPort),
-      // The password comes from PGPASSWORD (a secret), never from this URL.
-      REGION_DATABASE_URL: `postgresql://meridian@${data.postgres.address}:5432/meridian?sslmode=verify-full`,
-      PG_POOL_SIZE_MAX: String(sizing.postgres.poolSizeMax),
-      REDIS_URL: `rediss://${data.redis.primaryEndpointAddress}:6379`,
-      KAFKA_BROKERS: data.kafka.bootstrapBrokersSaslIam,
-      KAFKA_AUTH: 'aws-msk-iam',
-      // RDS certificates chain to Amazon's RDS CA, which the image ships; Node does not trust it by default.
-      NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/rds-global-bundle.pem',
+      environment: regionSettings.toEnv(
+        {
+          region: region.id,
+          host: '0.0.0.0',
+          port: containerPort,
+          databaseUrl,
+          poolSizeMax: sizing.postgres.poolSizeMax,
+          redisUrl: `rediss://${data.redis.primaryEndpointAddress}:6379`,
+          kafkaAuth: 'aws-msk-iam',
+          roles,
+          processorPins: { url: inputs.processorPinsUrl },
+        },
+        { ...texts, processorUrls: inputs.processorUrls },
+      ),
+      secrets: references(regionSettings.variables, {
+        databasePassword,
+        redisPassword: data.redisAuth.arn,
+        edgeSecret: this.edgeSecret.arn,
+        processorPinsToken: this.pinsToken.arn,
+        webhookSecretKeys: this.webhookSecretKeys.arn,
+      }),
     }
   }
 
@@ -263,7 +312,6 @@ export class Services extends Construct {
     inputs: RegionInputs,
     execution: IamRole,
     taskRole: IamRole,
-    shared: Record<string, string>,
   ): EcsService {
     const spec = services[name]
     const logs = new CloudwatchLogGroup(this, `${name}-logs`, {
@@ -272,40 +320,7 @@ export class Services extends Construct {
       kmsKeyId: data.key.arn,
       tags: tagsFor(region, name),
     })
-    const isReplication = name === 'replicator' || name === 'applier'
-    const environment = {
-      ...shared,
-      ...(isReplication
-        ? { REPLICATION_ROLES: spec.roles }
-        : {
-            ROLES: spec.roles,
-            PROCESSOR_URLS: inputs.processorUrls,
-            UPSTASH_REDIS_REST_URL: inputs.processorPinsUrl,
-          }),
-    }
-    const secrets = [
-      {
-        name: 'PGPASSWORD',
-        valueFrom: `${data.postgres.masterUserSecret.get(0).secretArn}:password::`,
-      },
-      { name: 'REDIS_PASSWORD', valueFrom: data.redisAuth.arn },
-      ...(isReplication
-        ? []
-        : [
-            { name: 'EDGE_SECRET', valueFrom: this.edgeSecret.arn },
-            { name: 'UPSTASH_REDIS_REST_TOKEN', valueFrom: this.pinsToken.arn },
-            { name: 'WEBHOOK_SECRET_KEYS', valueFrom: this.webhookSecretKeys.arn },
-          ]),
-      // Written by ReplicationStack: every other region's bootstrap brokers.
-      ...(isReplication
-        ? [
-            {
-              name: 'PEER_KAFKA',
-              valueFrom: `arn:aws:ssm:${region.awsRegion}:${data.accountId}:parameter${names.peerKafkaParameter(region)}`,
-            },
-          ]
-        : []),
-    ]
+    const { environment, secrets } = this.containerEnv(region, name, data, inputs)
     const task = new EcsTaskDefinition(this, `${name}-task`, {
       family: `${names.region(region)}-${name}`,
       requiresCompatibilities: ['FARGATE'],
@@ -322,7 +337,7 @@ export class Services extends Construct {
           name,
           image: inputs.image,
           essential: true,
-          command: ['node', '--import', 'tsx', entryPoint[name]],
+          command: ['node', '--import', 'tsx', entryPoint(name)],
           portMappings: name === 'api' ? [{ containerPort, protocol: 'tcp' }] : [],
           environment: Object.entries(environment).map(([k, v]) => ({ name: k, value: v })),
           secrets,

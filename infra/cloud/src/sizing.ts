@@ -38,7 +38,7 @@ export const sizing = {
 /** The region's ECS services: what runs, on how much, and how far each scales. */
 export const services = {
   api: {
-    roles: 'api',
+    roles: ['api'],
     cpu: 1024,
     memoryMb: 2048,
     tasksMin: 3,
@@ -47,7 +47,7 @@ export const services = {
     requestsPerTaskTarget: 1500,
   },
   workers: {
-    roles: 'workers,webhooks',
+    roles: ['workers', 'webhooks'],
     cpu: 1024,
     memoryMb: 2048,
     tasksMin: 2,
@@ -55,10 +55,10 @@ export const services = {
     cpuTargetPercent: 60,
   },
   // Both roles hold a Postgres advisory lock, so the second task is a hot standby, not a duplicate.
-  relay: { roles: 'relay,reconciler', cpu: 512, memoryMb: 1024, tasksMin: 2, tasksMax: 2 },
+  relay: { roles: ['relay', 'reconciler'], cpu: 512, memoryMb: 1024, tasksMin: 2, tasksMax: 2 },
   // One replicator consumer group per origin region; partitions spread over the tasks.
   replicator: {
-    roles: 'replicator',
+    roles: ['replicator'],
     cpu: 512,
     memoryMb: 1024,
     tasksMin: 2,
@@ -67,7 +67,7 @@ export const services = {
   },
   // Positions commit in the same transaction as the merge, so a second task is safe.
   applier: {
-    roles: 'applier',
+    roles: ['applier'],
     cpu: 512,
     memoryMb: 1024,
     tasksMin: 2,

@@ -100,7 +100,7 @@ describe.each([
 })
 
 describe('EdgeStack', () => {
-  it('deploys the bundled worker with the bindings, vars and cron of wrangler.toml', () => {
+  it('deploys the bundled worker with the bindings and cron of wrangler.toml, variables from its settings', () => {
     const synth = synthesize(fleet, bundle)
     const edge = synth.stack('edge')
     const script = only(edge, 'cloudflare_workers_script')
@@ -115,8 +115,13 @@ describe('EdgeStack', () => {
         .map((b) => b.name)
         .sort(),
     ).toEqual(['EDGE_SECRET', 'UPSTASH_REDIS_REST_TOKEN'])
-    for (const [name, value] of Object.entries(wrangler.vars))
-      expect(bindings).toContainEqual({ name, type: 'plain_text', text: value })
+    // Everything else keeps its default in core/src/edge-settings.ts; wrangler.toml has no [vars].
+    expect(bindings.filter((b) => b.type === 'plain_text').map((b) => b.name)).toEqual([
+      'UPSTASH_REDIS_REST_URL',
+    ])
+    expect(() => readWranglerSettings(`name = "x"\n[vars]\nRATE_LIMIT_PER_SEC = "5"\n`)).toThrow(
+      /no \[vars\]/,
+    )
     expect(script.compatibility_date).toBe(wrangler.compatibilityDate)
     expect(only(edge, 'cloudflare_workers_cron_trigger').schedules).toEqual(
       wrangler.crons.map((cron) => ({ cron })),

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { entryPoint, rdsCaBundle } from '../src/services.ts'
+import { services } from '../src/sizing.ts'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 const read = (file: string) => readFileSync(join(root, file), 'utf8')
@@ -25,17 +27,19 @@ describe('the service image', () => {
   })
 
   it('carries the RDS CA bundle where the task definitions point NODE_EXTRA_CA_CERTS', () => {
-    const services = read('infra/cloud/src/services.ts')
-    const caPath = /NODE_EXTRA_CA_CERTS: '([^']+)'/.exec(services)?.[1]
-    expect(caPath).toBeDefined()
-    expect(read('Dockerfile')).toMatch(new RegExp(`^ADD .*global-bundle\\.pem ${caPath}$`, 'm'))
+    expect(read('Dockerfile')).toMatch(
+      new RegExp(`^ADD .*global-bundle\\.pem ${rdsCaBundle}$`, 'm'),
+    )
   })
 
   it('ships every entry point a task runs, and no host node_modules', () => {
-    const services = read('infra/cloud/src/services.ts')
-    const entries = [...services.matchAll(/: '([a-z]+\/src\/main\.ts)'/g)].map((m) => m[1] ?? '')
-    expect(entries.length).toBeGreaterThanOrEqual(5)
-    for (const entry of entries) expect(existsSync(join(root, entry)), entry).toBe(true)
+    const entries = (Object.keys(services) as (keyof typeof services)[]).map(entryPoint)
+    expect(entries).toHaveLength(5)
+    for (const entry of entries) {
+      // Inside the repository (the image's working directory), and there.
+      expect(entry, entry).toMatch(/^[a-z]+\/.*\.ts$/)
+      expect(existsSync(join(root, entry)), entry).toBe(true)
+    }
     const ignored = read('.dockerignore')
       .split('\n')
       .filter((line) => line && !line.startsWith('#'))

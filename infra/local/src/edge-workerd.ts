@@ -1,14 +1,18 @@
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { EdgeOptions, LocalEdge } from './edge.ts'
 import { edgeLines, localEdgeVars, newLocalKeys, runScheduled } from './edge.ts'
 import type { WorkerdJob } from './edge-workerd-main.ts'
 import { spawnService } from './processes.ts'
 
+/** The file that runs a worker on one workerd (its own process; see there for why). */
+const workerdEntryPoint = fileURLToPath(new URL('./edge-workerd-main.ts', import.meta.url))
+
 /** A worker on one workerd in a child process (edge-workerd-main.ts); see there for why. */
 async function startWorkerd(job: WorkerdJob, onLine?: (line: string) => void) {
   const child = await spawnService({
     name: `workerd ${job.kind}`,
-    entry: 'infra/local/src/edge-workerd-main.ts',
+    entry: workerdEntryPoint,
     readyEvent: 'workerd.ready',
     env: { WORKERD_JOB: JSON.stringify(job) },
     ...(onLine ? { onLine } : {}),

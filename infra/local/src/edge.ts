@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fleet, sha256Hex } from '@meridian/core'
+import { type EdgeSettingsInput, toEnv } from '@meridian/core/edge-settings'
 import { repoRoot, serviceLines } from './processes.ts'
 
 export const runFile = promisify(execFile)
@@ -54,7 +55,8 @@ export interface EdgeOptions {
   readonly edgeSecret: string
   readonly regionOrigins: Readonly<Record<string, string>>
   readonly upstash: { readonly url: string; readonly token: string }
-  readonly vars?: Readonly<Record<string, string>>
+  /** Settings over the local ones (drills shorten failback; tests raise the limit). */
+  readonly settings?: EdgeSettingsInput
   /** Gets the worker's errors (and warnings, with `warnings`), every line when verbose. */
   readonly log: (line: string) => void
   readonly verbose?: boolean
@@ -100,13 +102,14 @@ export async function runScheduled(url: string): Promise<void> {
   )
 }
 
-/** The vars the local worker gets on top of wrangler.toml's. */
-export function localEdgeVars(options: EdgeOptions): Record<string, string> {
-  return {
-    EDGE_SECRET: options.edgeSecret,
-    REGION_ORIGINS: JSON.stringify(options.regionOrigins),
-    UPSTASH_REDIS_REST_URL: options.upstash.url,
-    UPSTASH_REDIS_REST_TOKEN: options.upstash.token,
-    ...options.vars,
-  }
+/** The local worker's variables, from its settings (wrangler.toml sets none). */
+export function localEdgeVars(
+  options: Pick<EdgeOptions, 'edgeSecret' | 'regionOrigins' | 'upstash' | 'settings'>,
+): Record<string, string> {
+  return toEnv({
+    edgeSecret: options.edgeSecret,
+    regionOrigins: options.regionOrigins,
+    upstash: { url: options.upstash.url, token: options.upstash.token },
+    ...options.settings,
+  })
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { newKeyRingText } from '@meridian/regions'
+import type { EdgeSettingsInput } from '@meridian/core/edge-settings'
+import { newKeyRingText, type RegionSettingsInput } from '@meridian/regions'
+import type { ReplicationSettingsInput } from '@meridian/replication'
 import type { EdgeRuntime, LocalEdge } from './edge.ts'
 import { startEdge } from './edge-start.ts'
 import type { ServiceProcess } from './processes.ts'
@@ -44,12 +46,12 @@ export interface GatewayOptions {
   readonly edgePort?: number
   /** Where the edge worker runs (see EdgeRuntime); wrangler dev unless said. */
   readonly edgeRuntime?: EdgeRuntime
-  /** Extra edge vars (drills shorten failback, for instance). */
-  readonly edgeVars?: Readonly<Record<string, string>>
-  /** Extra region environment (drills compress timers). */
-  readonly regionEnv?: Readonly<Record<string, string>>
-  /** Extra replication environment (drills switch on link control). */
-  readonly replicationEnv?: Readonly<Record<string, string>>
+  /** Edge settings over the local ones (drills shorten failback, for instance). */
+  readonly edgeSettings?: EdgeSettingsInput
+  /** Region settings over the local ones (drills compress timers). */
+  readonly regionSettings?: RegionSettingsInput
+  /** Replication settings over the local ones (drills switch on link control). */
+  readonly replicationSettings?: ReplicationSettingsInput
   /** Database and Redis key prefixes (drills keep theirs apart from `pnpm start`'s). */
   readonly prefix?: string
   readonly simulatorSeed?: number
@@ -122,7 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         verbose,
         warnings,
         restartCrashed: options.restartCrashed ?? false,
-        ...(options.regionEnv ? { extraEnv: options.regionEnv } : {}),
+        ...(options.regionSettings ? { regionSettings: options.regionSettings } : {}),
       }),
     )
     const replication: { region: string; service: Supervised; statusUrl: string }[] = []
@@ -138,7 +140,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           verbose,
           warnings,
           restartCrashed: options.restartCrashed ?? false,
-          ...(options.replicationEnv ? { extraEnv: options.replicationEnv } : {}),
+          ...(options.replicationSettings
+            ? { replicationSettings: options.replicationSettings }
+            : {}),
         })),
       }
     })
@@ -159,7 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       log,
       verbose,
       warnings,
-      ...(options.edgeVars ? { vars: options.edgeVars } : {}),
+      ...(options.edgeSettings ? { settings: options.edgeSettings } : {}),
     })
     stops.push(() => edge.stop())
     const timer = setInterval(() => void edge.probe(), probeIntervalMs)

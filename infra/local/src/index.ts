@@ -1,8 +1,15 @@
 export { setDatabaseReachable } from './database-access.ts'
 export {
+  drillEdgeSettings,
+  drillRegionSettings,
+  drillReplicationSettings,
+} from './drill/topology.ts'
+export {
+  type EdgeOptions,
   type EdgeRuntime,
   edgeRuntimes,
   type LocalEdge,
+  localEdgeVars,
   offlineEnv,
   parseEdgeRuntime,
 } from './edge.ts'
@@ -15,9 +22,18 @@ export { describeProblems, findProblems, type Problem } from './prerequisites.ts
 export { repoRoot, type ServiceProcess, spawnService } from './processes.ts'
 export {
   newEdgeSecret,
+  type RegionAddress,
+  type RegionRole,
   type RegionServices,
   regionApiPort,
+  regionEnv,
+  regionRoles,
+  replicationEnv,
+  type ServiceOptions,
+  simulatorEnv,
   startRegionServices,
 } from './services.ts'
 export { type LocalRegion, regionDatabaseName, startTopology, type Topology } from './topology.ts'
 export { startUpstashStandIn, type UpstashStandIn } from './upstash.ts'
+/** The Upstash stand-in's process settings: `upstashSettings.toEnv`, `.entryPoint`, … */
+export * as upstashSettings from './upstash-settings.ts'

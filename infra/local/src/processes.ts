@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
@@ -10,7 +10,10 @@ export const serviceStartMsMax = 60_000
 export interface ServiceOptions {
   /** For logs: `us-east api`. */
   readonly name: string
-  /** Entry point relative to the repository root, e.g. `regions/src/main.ts`. */
+  /**
+   * The file to run: a service's `entryPoint` (absolute), or a path relative to the repository
+   * root (a test's fixture).
+   */
   readonly entry: string
   readonly env: Readonly<Record<string, string>>
   /** The JSON line the service prints when ready, matched by its `event` field. */
@@ -55,7 +58,7 @@ export function spawnService(options: ServiceOptions): Promise<ServiceProcess> {
   // that a SIGKILL would not reach through).
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', join(repoRoot, options.entry)],
+    [...(options.nodeArgs ?? []), '--import', 'tsx', resolve(repoRoot, options.entry)],
     {
       cwd: repoRoot,
       // The child exits if this process dies, even by SIGKILL: no service outlives its topology.

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { fleet } from '@meridian/core'
+import { fleet, Secret } from '@meridian/core'
+import { simulatorSettings } from '@meridian/processor-sim'
+import {
+  keyRingFromText,
+  type RegionSettingsInput,
+  type Role,
+  regionSettings,
+} from '@meridian/regions'
+import { type ReplicationSettingsInput, replicationSettings } from '@meridian/replication'
 import { type ServiceProcess, serviceLines, spawnService } from './processes.ts'
 import { type Supervised, supervise, unsupervised } from './supervise.ts'
 import type { LocalRegion } from './topology.ts'
@@ -27,14 +35,19 @@ export function newEdgeSecret(): string {
   return randomBytes(32).toString('hex')
 }
 
-/** The region roles `pnpm start` runs as separate processes (ROLES of each). */
+/** The region roles `pnpm start` runs as separate processes (the roles of each). */
 export const regionRoles = {
-  api: 'api',
-  relay: 'relay',
-  workers: 'workers',
-  'webhooks+reconciler': 'webhooks,reconciler',
-} as const
+  api: ['api'],
+  relay: ['relay'],
+  workers: ['workers'],
+  'webhooks+reconciler': ['webhooks', 'reconciler'],
+} as const satisfies Record<string, readonly Role[]>
 export type RegionRole = keyof typeof regionRoles
+
+/** Where a local region's services find its Kafka cluster, database and Redis keys. */
+export type RegionAddress = Pick<LocalRegion, 'id' | 'databaseUrl' | 'redisPrefix'> & {
+  readonly kafka: { readonly bootstrap: string }
+}
 
 export interface RegionServices {
   readonly region: LocalRegion
@@ -56,6 +69,23 @@ export function replicationPort(regionId: string): number {
   return localPorts.replicationBase + 1 + fleet.regions.findIndex((r) => r.id === regionId)
 }
 
+/** The environment of a region's replication process, from its settings. */
+export function replicationEnv(
+  region: RegionAddress,
+  peers: readonly RegionAddress[],
+  options: Pick<ServiceOptions, 'verbose' | 'replicationSettings'>,
+): Record<string, string> {
+  return replicationSettings.toEnv({
+    region: region.id,
+    databaseUrl: region.databaseUrl,
+    kafkaBrokers: [region.kafka.bootstrap],
+    peers: Object.fromEntries(peers.map((p) => [p.id, [p.kafka.bootstrap]])),
+    port: replicationPort(region.id),
+    logLevel: options.verbose ? 'info' : 'warn',
+    ...options.replicationSettings,
+  })
+}
+
 /**
  * Each region's replication process (heartbeat, a replicator per other region, the applier),
  * started once every region's services are up: it reads the other regions' clusters.
@@ -63,24 +93,19 @@ export function replicationPort(regionId: string): number {
 export async function startReplicationService(
   region: LocalRegion,
   peers: readonly LocalRegion[],
-  options: Pick<ServiceOptions, 'log' | 'verbose' | 'warnings' | 'extraEnv' | 'restartCrashed'>,
+  options: Pick<
+    ServiceOptions,
+    'log' | 'verbose' | 'warnings' | 'replicationSettings' | 'restartCrashed'
+  >,
 ): Promise<{ service: Supervised; statusUrl: string }> {
   const onLine = (line: string) => options.log(`[${region.id} replication] ${line}`)
   const name = `${region.id} replication`
   const spawn = () =>
     spawnService({
       name,
-      entry: 'replication/src/main.ts',
+      entry: replicationSettings.entryPoint,
       readyEvent: 'replication.ready',
-      env: {
-        REGION: region.id,
-        REGION_DATABASE_URL: region.databaseUrl,
-        KAFKA_BROKERS: region.kafka.bootstrap,
-        PEER_KAFKA: peers.map((p) => `${p.id}=${p.kafka.bootstrap}`).join(','),
-        REPLICATION_PORT: String(replicationPort(region.id)),
-        LOG_LEVEL: options.verbose ? 'info' : 'warn',
-        ...options.extraEnv,
-      },
+      env: replicationEnv(region, peers, options),
       onLine: serviceLines(options, onLine),
     })
   return {
@@ -102,31 +127,46 @@ export interface ServiceOptions {
   readonly verbose?: boolean
   /** Without verbose, pass on warnings as well as errors (drills keep them for their reports). */
   readonly warnings?: boolean
-  readonly extraEnv?: Readonly<Record<string, string>>
+  /** Settings of every region process over the local ones (drills compress timers). */
+  readonly regionSettings?: RegionSettingsInput
+  /** Settings of every replication process over the local ones (drills switch on link control). */
+  readonly replicationSettings?: ReplicationSettingsInput
   /** Start a service that exits on its own again, with backoff (pnpm start; drills: off). */
   readonly restartCrashed?: boolean
 }
 
-function regionEnv(region: LocalRegion, options: ServiceOptions): Record<string, string> {
-  return {
-    REGION: region.id,
-    REGION_DATABASE_URL: region.databaseUrl,
-    REDIS_PREFIX: region.redisPrefix,
-    KAFKA_BROKERS: region.kafka.bootstrap,
-    EDGE_SECRET: options.edgeSecret,
-    WEBHOOK_SECRET_KEYS: options.webhookSecretKeys,
-    UPSTASH_REDIS_REST_URL: options.processorPins.url,
-    UPSTASH_REDIS_REST_TOKEN: options.processorPins.token,
+/** The environment of one of a local region's processes (`role`), from its settings. */
+export function regionEnv(
+  region: RegionAddress,
+  role: RegionRole,
+  options: Pick<
+    ServiceOptions,
+    | 'edgeSecret'
+    | 'webhookSecretKeys'
+    | 'processorPins'
+    | 'processorUrls'
+    | 'verbose'
+    | 'regionSettings'
+  >,
+): Record<string, string> {
+  const pins = options.processorPins
+  return regionSettings.toEnv({
+    region: region.id,
+    databaseUrl: region.databaseUrl,
+    redisPrefix: region.redisPrefix,
+    kafkaBrokers: [region.kafka.bootstrap],
+    edgeSecret: new Secret(options.edgeSecret),
+    webhookSecretKeys: keyRingFromText(options.webhookSecretKeys),
     // One register for the gateway's regions (pnpm start's and a drill's apart).
-    PROCESSOR_PINS_PREFIX: options.processorPins.prefix,
-    PROCESSOR_URLS: Object.entries(options.processorUrls)
-      .map(([name, url]) => `${name}=${url}`)
-      .join(','),
-    LOG_LEVEL: options.verbose ? 'info' : 'warn',
+    processorPins: { url: pins.url, token: new Secret(pins.token), prefix: pins.prefix },
+    processorUrls: options.processorUrls,
+    logLevel: options.verbose ? 'info' : 'warn',
     // Local receivers listen on localhost; the cloud stacks never set this.
-    WEBHOOK_ALLOW_LOOPBACK: 'true',
-    ...options.extraEnv,
-  }
+    webhookAllowLoopback: true,
+    ...options.regionSettings,
+    roles: Object.fromEntries(regionRoles[role].map((r) => [r, true])),
+    ...(role === 'api' ? { port: regionApiPort(region.id) } : {}),
+  })
 }
 
 /**
@@ -137,7 +177,6 @@ export async function startRegionServices(
   region: LocalRegion,
   options: ServiceOptions,
 ): Promise<RegionServices> {
-  const env = regionEnv(region, options)
   const onLine = (line: string) => options.log(`[${region.id}] ${line}`)
   const running = new Map<RegionRole, Supervised>()
   const spawnRole = async (role: RegionRole) => {
@@ -145,13 +184,9 @@ export async function startRegionServices(
     const spawn = () =>
       spawnService({
         name,
-        entry: 'regions/src/main.ts',
+        entry: regionSettings.entryPoint,
         readyEvent: 'region.ready',
-        env: {
-          ...env,
-          ROLES: regionRoles[role],
-          ...(role === 'api' ? { PORT: String(regionApiPort(region.id)) } : {}),
-        },
+        env: regionEnv(region, role, options),
         onLine: serviceLines(options, onLine),
       })
     running.set(role, await keepUp(spawn, name, options))
@@ -198,6 +233,14 @@ async function keepUp(
   return supervise(spawn, { name, log: options.log })
 }
 
+/** The environment of the processor simulators' process, from their settings. */
+export function simulatorEnv(options: { seed?: number }): Record<string, string> {
+  return simulatorSettings.toEnv({
+    portBase: localPorts.simulatorBase,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  })
+}
+
 /** Processor simulators shared by every region (third parties are global), one process. */
 export async function startSimulators(options: {
   log: (line: string) => void
@@ -207,12 +250,9 @@ export async function startSimulators(options: {
 }) {
   const sims = await spawnService({
     name: 'processor simulators',
-    entry: 'processor-sim/src/main.ts',
+    entry: simulatorSettings.entryPoint,
     readyEvent: 'sim.ready',
-    env: {
-      SIM_PORT_BASE: String(localPorts.simulatorBase),
-      ...(options.seed === undefined ? {} : { SIM_SEED: String(options.seed) }),
-    },
+    env: simulatorEnv(options),
     ...(options.verbose ? { onLine: (l: string) => options.log(`[sim] ${l}`) } : {}),
   })
   return { process: sims, urls: sims.ready.urls as Record<string, string> }

@@ -46,6 +46,11 @@ export function keyRingFromText(text: string): KeyRing {
   return { keys }
 }
 
+/** The ring as `keyRingFromText` reads it (to hand it to another process). */
+export function keyRingToText(ring: KeyRing): string {
+  return ring.keys.map((k) => `${k.id}:${k.key.reveal().toString('base64')}`).join(',')
+}
+
 /**
  * A fresh one-key ring as WEBHOOK_SECRET_KEYS text, for local topologies and tests (`pnpm start`
  * makes one per run; its databases start empty too). The cloud's comes from a secret store.

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Secret } from '@meridian/core'
 import {
   canConnect,
   edgeRuntimes,
@@ -13,7 +14,7 @@ import {
   startUpstashStandIn,
   type UpstashStandIn,
 } from '@meridian/local'
-import { newKeyRingText } from '@meridian/regions'
+import { keyRingFromText, newKeyRingText, regionSettings } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, type TestDb } from '../harness/pg.ts'
 import { createTestRedis, type TestRedis } from '../harness/redis.ts'
@@ -41,21 +42,21 @@ beforeAll(async () => {
   regionUrl = `http://127.0.0.1:${port}`
   region = await spawnService({
     name: 'us-east api',
-    entry: 'regions/src/main.ts',
+    entry: regionSettings.entryPoint,
     readyEvent: 'region.ready',
-    env: {
-      REGION: 'us-east',
-      PORT: String(port),
-      REGION_DATABASE_URL: db.url,
-      REGION_DATABASE_SCHEMA: db.schema,
-      PG_POOL_SIZE_MAX: '2',
-      REDIS_PREFIX: redis.keys.prefix,
-      KAFKA_BROKERS: '127.0.0.1:9',
-      EDGE_SECRET: secret,
-      WEBHOOK_SECRET_KEYS: newKeyRingText(),
-      ROLES: 'api',
-      LOG_LEVEL: 'error',
-    },
+    env: regionSettings.toEnv({
+      region: 'us-east',
+      port,
+      databaseUrl: db.url,
+      databaseSchema: db.schema,
+      poolSizeMax: 2,
+      redisPrefix: redis.keys.prefix,
+      kafkaBrokers: ['127.0.0.1:9'],
+      edgeSecret: new Secret(secret),
+      webhookSecretKeys: keyRingFromText(newKeyRingText()),
+      roles: { api: true },
+      logLevel: 'error',
+    }),
   })
 })
 afterAll(async () => {
@@ -84,7 +85,7 @@ describe.each(edgeRuntimes)('the local edge on %s', (runtime) => {
       edgeSecret: secret,
       regionOrigins: { 'us-east': regionUrl, 'eu-west': nowhere, 'ap-south': nowhere },
       upstash,
-      vars: { RATE_LIMIT_PER_SEC: '1000' },
+      settings: { rateLimitPerSec: 1000 },
       log: (line) => logged.push(line),
       warnings: true,
     })

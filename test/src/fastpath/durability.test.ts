@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { decodeEvent } from '@meridian/core'
+import { decodeEvent, Secret } from '@meridian/core'
 import { type ServiceProcess, spawnService } from '@meridian/local'
+import { keyRingFromText, type Role, regionSettings } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RegionClient } from '../harness/client.ts'
 import { brokerFor, createTestTopic, readTopic, testBus } from '../harness/kafka.ts'
@@ -21,24 +22,24 @@ afterAll(async () => {
   await db?.close()
 })
 
-async function regionProcess(topic: string, roles: string): Promise<ServiceProcess> {
+async function regionProcess(topic: string, roles: readonly Role[]): Promise<ServiceProcess> {
   return spawnService({
-    name: `us-east ${roles}`,
-    entry: 'regions/src/main.ts',
+    name: `us-east ${roles.join(',')}`,
+    entry: regionSettings.entryPoint,
     readyEvent: 'region.ready',
-    env: {
-      REGION: 'us-east',
-      REGION_DATABASE_URL: db.url,
-      REGION_DATABASE_SCHEMA: db.schema,
-      PG_POOL_SIZE_MAX: '4',
-      REDIS_PREFIX: redis.keys.prefix,
-      KAFKA_BROKERS: brokerFor('us-east'),
-      EVENTS_TOPIC: topic,
-      EDGE_SECRET: secret,
-      WEBHOOK_SECRET_KEYS: testWebhookSecretKeysText,
-      ROLES: roles,
-      LOG_LEVEL: 'error',
-    },
+    env: regionSettings.toEnv({
+      region: 'us-east',
+      databaseUrl: db.url,
+      databaseSchema: db.schema,
+      poolSizeMax: 4,
+      redisPrefix: redis.keys.prefix,
+      kafkaBrokers: [brokerFor('us-east')],
+      eventsTopic: topic,
+      edgeSecret: new Secret(secret),
+      webhookSecretKeys: keyRingFromText(testWebhookSecretKeysText),
+      roles: Object.fromEntries(roles.map((r) => [r, true])),
+      logLevel: 'error',
+    }),
   })
 }
 
@@ -94,7 +95,7 @@ function load(client: RegionClient, workers: number, label: string) {
 describe('an acknowledged payment survives kill -9', () => {
   it('between commit and relay: the outbox holds it, a new relay publishes it', async () => {
     const topic = await newTopic('kill-outbox')
-    const api = await regionProcess(topic, 'api')
+    const api = await regionProcess(topic, ['api'])
     const client = new RegionClient(String(api.ready.url), secret, 'mer_acme')
     const traffic = load(client, 8, 'outbox')
     while (traffic.acked.length < 150) await new Promise((r) => setTimeout(r, 20))
@@ -105,7 +106,7 @@ describe('an acknowledged payment survives kill -9', () => {
     )
     expect(rows[0]?.n).toBeGreaterThanOrEqual(traffic.acked.length)
 
-    const relay = await regionProcess(topic, 'relay')
+    const relay = await regionProcess(topic, ['relay'])
     try {
       const ids = new Set(await createdIds(topic, traffic.acked.length))
       const lost = traffic.acked.filter((id) => !ids.has(id))
@@ -117,14 +118,14 @@ describe('an acknowledged payment survives kill -9', () => {
 
   it('mid-stream under load: after restart every acknowledged payment is in Kafka', async () => {
     const topic = await newTopic('kill-load')
-    const first = await regionProcess(topic, 'api,relay')
+    const first = await regionProcess(topic, ['api', 'relay'])
     const client = new RegionClient(String(first.ready.url), secret, 'mer_acme')
     const traffic = load(client, 8, 'load')
     while (traffic.acked.length < 300) await new Promise((r) => setTimeout(r, 20))
     await first.stop('SIGKILL')
     await traffic.stop()
 
-    const second = await regionProcess(topic, 'api,relay')
+    const second = await regionProcess(topic, ['api', 'relay'])
     try {
       const published = await createdIds(topic, traffic.acked.length)
       const ids = new Set(published)

@@ -1,3 +1,4 @@
+import { topicsFor } from '@meridian/core'
 import { quietLogger } from '@meridian/platform'
 import { dialects, type RunningSimulator, simNames, startSimulator } from '@meridian/processor-sim'
 import {
@@ -47,7 +48,7 @@ export async function startFleet(label: string, options: FleetOptions = {}): Pro
     regions[id] = await startProcessingRegion(label, {
       region: id,
       sims,
-      overrides: { eventsTopic: `${namespace}events`, eventsPartitions: partitions },
+      overrides: { eventsTopic: topicsFor(namespace).events, eventsPartitions: partitions },
     })
   }
   for (const id of fleetRegions) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { defaultFraudPolicy, Secret } from '@meridian/core'
-import { type BusAdmin, kafkaClientFromEnv, quietLogger } from '@meridian/platform'
+import { type BusAdmin, kafkaClientFromEnv, quietLogger, redisUrl } from '@meridian/platform'
 import {
   keyRingFromText,
   newKeyRingText,
@@ -57,30 +57,28 @@ export async function startTestRegion(
     databaseUrl: db.url,
     databaseSchema: db.schema,
     poolSizeMax: 5,
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrl: redisUrl(),
     redisPrefix: redis.keys.prefix,
     kafkaBrokers: [brokerFor(region)],
     // KAFKA_CLIENT picks the bus client for the whole suite, as it does for a deployed region.
     kafkaClient: kafkaClientFromEnv(),
+    kafkaAuth: regionDefaults.kafkaAuth,
+    logLevel: regionDefaults.logLevel,
     eventsTopic: uniqueName(`${label}_events`).replaceAll('_', '-'),
     eventsPartitions: 4,
     host: '127.0.0.1',
     port: 0,
+    apiWorkers: 1,
     edgeSecret: new Secret(secret),
     // The fast-path tests need only these; processing tests turn on workers and the rest.
     roles: { api: true, relay: true, workers: false, webhooks: false, reconciler: false },
     processorUrls: {},
-    processorTimeoutMs: 2000,
+    processorTimeoutMs: regionDefaults.processorTimeoutMs,
     webhookTimeScale: 1,
     // Test receivers listen on 127.0.0.1, as in local development.
     webhookAllowLoopback: true,
     webhookSecretKeys: keyRingFromText(testWebhookSecretKeysText),
-    reconciler: {
-      stuckAfterMs: 30_000,
-      authorizationTtlMs: 7 * 24 * 3600_000,
-      unsentFailAfterMs: 3600_000,
-      intervalMs: 5000,
-    },
+    reconciler: regionDefaults.reconciler,
     rate: regionDefaults.rate,
     fraud: defaultFraudPolicy,
     blockedCards: [],

@@ -1,4 +1,5 @@
 import { type ServiceProcess, spawnService } from '@meridian/local'
+import { keyRingFromText, regionSettings } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
 import { brokerFor, testBus } from '../harness/kafka.ts'
@@ -25,28 +26,25 @@ function workerProcess(): Promise<ServiceProcess> {
   const c = region.config
   return spawnService({
     name: 'crash worker',
-    entry: 'regions/src/main.ts',
+    entry: regionSettings.entryPoint,
     readyEvent: 'region.ready',
-    env: {
-      REGION: c.region,
-      REGION_DATABASE_URL: c.databaseUrl,
-      REGION_DATABASE_SCHEMA: c.databaseSchema ?? '',
-      PG_POOL_SIZE_MAX: '4',
-      REDIS_PREFIX: c.redisPrefix,
-      KAFKA_BROKERS: brokerFor('us-east'),
-      EVENTS_TOPIC: c.eventsTopic,
-      EDGE_SECRET: region.secret,
-      WEBHOOK_SECRET_KEYS: testWebhookSecretKeysText,
-      UPSTASH_REDIS_REST_URL: c.processorPins?.url ?? '',
-      UPSTASH_REDIS_REST_TOKEN: c.processorPins?.token.reveal() ?? '',
-      PROCESSOR_PINS_PREFIX: c.processorPins?.prefix ?? '',
-      ROLES: 'workers',
-      PROCESSOR_URLS: Object.entries(c.processorUrls)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(','),
-      PROCESSOR_TIMEOUT_MS: '2000',
-      LOG_LEVEL: 'error',
-    },
+    // This region's own settings, as the process in this test runs them, but only the workers.
+    env: regionSettings.toEnv({
+      region: c.region,
+      databaseUrl: c.databaseUrl,
+      ...(c.databaseSchema ? { databaseSchema: c.databaseSchema } : {}),
+      poolSizeMax: 4,
+      redisPrefix: c.redisPrefix,
+      kafkaBrokers: [brokerFor('us-east')],
+      eventsTopic: c.eventsTopic,
+      edgeSecret: c.edgeSecret,
+      webhookSecretKeys: keyRingFromText(testWebhookSecretKeysText),
+      ...(c.processorPins ? { processorPins: c.processorPins } : {}),
+      roles: { workers: true },
+      processorUrls: c.processorUrls,
+      processorTimeoutMs: 2000,
+      logLevel: 'error',
+    }),
   })
 }
 

@@ -1,11 +1,10 @@
-import { HybridClock } from '@meridian/core'
+import { HybridClock, topicsFor } from '@meridian/core'
 import { quietLogger } from '@meridian/platform'
 import {
   dedupeRetentionMs,
   pruneAppliedRecords,
   replicatedTopic,
   startReplication,
-  topicsFor,
 } from '@meridian/replication'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { paymentCreated } from '../harness/events.ts'

@@ -3,9 +3,10 @@ import { startGateway } from '../gateway.ts'
 import type { LatencyProxy } from './latency-proxy.ts'
 import {
   DrillTopology,
-  drillEdgeVars,
+  drillEdgeSettings,
   drillPrefix,
-  drillRegionEnv,
+  drillRegionSettings,
+  drillReplicationSettings,
   proxiedOrigin,
 } from './topology.ts'
 
@@ -31,9 +32,9 @@ export async function startDrillTopology(options: {
     prefix: drillPrefix,
     simulatorSeed: options.seed,
     edgeRuntime: options.edgeRuntime,
-    edgeVars: drillEdgeVars,
-    regionEnv: drillRegionEnv,
-    replicationEnv: { REPLICATION_CONTROL: '1' },
+    edgeSettings: drillEdgeSettings,
+    regionSettings: drillRegionSettings,
+    replicationSettings: drillReplicationSettings,
     regionOrigin: proxiedOrigin(proxies),
   })
   return new DrillTopology(gateway, proxies)

@@ -1,4 +1,7 @@
+import type { EdgeSettingsInput } from '@meridian/core/edge-settings'
 import { createPool, databaseUrl, withDatabase } from '@meridian/platform'
+import type { RegionSettingsInput } from '@meridian/regions'
+import type { ReplicationSettingsInput } from '@meridian/replication'
 import type pg from 'pg'
 import { setDatabaseReachable } from '../database-access.ts'
 import type { Gateway } from '../gateway.ts'
@@ -10,20 +13,24 @@ import { type LatencyProxy, startLatencyProxy } from './latency-proxy.ts'
 export const drillPrefix = 'drill'
 
 /** Drills make timers short so a run fits in minutes: failback, reconciler, probes. */
-export const drillEdgeVars = {
-  FAILBACK_HEALTHY_MS: '3000',
-  FAILBACK_RAMP_MS: '3000',
-  REGION_TIMEOUT_MS: '1500',
+export const drillEdgeSettings = {
+  failbackHealthyMs: 3000,
+  failbackRampMs: 3000,
+  regionTimeoutMs: 1500,
   // The load is all test merchants; the edge's per-merchant limit must not be what we measure.
-  RATE_LIMIT_PER_SEC: '1000',
-} as const
+  rateLimitPerSec: 1000,
+} as const satisfies EdgeSettingsInput
 
-export const drillRegionEnv = {
-  RECONCILE_INTERVAL_MS: '1000',
-  RECONCILE_STUCK_AFTER_MS: '3000',
+export const drillRegionSettings = {
+  reconciler: { intervalMs: 1000, stuckAfterMs: 3000 },
   // Every drill payment uses one test card; tier-1 velocity would decline most of them.
-  FRAUD_CARD_PAYMENTS_PER_WINDOW_MAX: '1000000',
-} as const
+  fraud: { cardPaymentsPerWindowMax: 1_000_000 },
+} as const satisfies RegionSettingsInput
+
+/** The drills cut replication links over HTTP (the applier's status server hosts the switches). */
+export const drillReplicationSettings = {
+  control: true,
+} as const satisfies ReplicationSettingsInput
 
 /** The local gateway plus the switches the scenarios throw. */
 export class DrillTopology {
