@@ -141,7 +141,15 @@ describe('EdgeStack', () => {
       readWranglerSettings(
         'name = "x"\nmain = "a.ts"\ncompatibility_date = "2026-01-01"\nthis is not toml\n',
       ),
-    ).toThrow(/cannot read line/)
-    expect(() => readWranglerSettings('name = "x"\n')).toThrow(/missing main/)
+    ).toThrow(/wrangler.toml: not TOML/)
+    expect(() => readWranglerSettings('name = "x"\n')).toThrow(
+      /expected string, received undefined; +→ at main/,
+    )
+    // TOML that parses but is not what wrangler means: a flag list written as one string.
+    expect(() =>
+      readWranglerSettings(
+        'name = "x"\nmain = "a.ts"\ncompatibility_date = "2026-01-01"\ncompatibility_flags = "nodejs_compat"\n',
+      ),
+    ).toThrow(/expected array, received string; +→ at compatibility_flags/)
   })
 })
