@@ -50,7 +50,12 @@ export const edgeDefaults = {
 
 const v = variablesFor<EdgeSettingsInput>()
 const text = (n: number | undefined) => (n === undefined ? undefined : String(n))
-const positive = (fallback: number) => z.coerce.number().positive().default(fallback)
+/**
+ * A tuning number: a value that is not a positive number (unset, empty, a typo in the dashboard)
+ * means the default, as it always has. Failing instead would stop every request at the edge for
+ * want of a tuning knob; infra writes these with toEnv, so only a hand edit can get one wrong.
+ */
+const positive = (fallback: number) => z.coerce.number().positive().catch(fallback)
 const origins = z
   .string()
   .transform((json, ctx) => {

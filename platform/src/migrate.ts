@@ -10,6 +10,17 @@ import type pg from 'pg'
 export interface MigrationSet {
   readonly name: string
   readonly dir: string
+  /**
+   * Databases migrated before sets existed recorded bare file names (`0001_fast_path.sql`); the
+   * one set that owned those files claims them, so they are not run a second time.
+   */
+  readonly claimsBareVersions?: boolean
+  /**
+   * A file of this set whose tables a bare version (of the layout before sets) already created,
+   * before they moved here: where that bare version is recorded, the file counts as applied. Only
+   * bare versions qualify: today's version of the same file may have shrunk when the tables moved.
+   */
+  readonly createdBefore?: Readonly<Record<string, string>>
 }
 
 export function migrationFiles(set: MigrationSet): string[] {
@@ -36,6 +47,7 @@ export async function migrate(
     await client.query(
       'create table if not exists schema_migrations (version text primary key, applied_at timestamptz not null default now())',
     )
+    await adoptEarlierVersions(client, sets)
     const done = new Set(
       (await client.query<{ version: string }>('select version from schema_migrations')).rows.map(
         (r) => r.version,
@@ -54,6 +66,29 @@ export async function migrate(
     client.release()
   }
   return applied
+}
+
+/** Carry what databases migrated before sets existed recorded into today's versions (see MigrationSet). */
+async function adoptEarlierVersions(
+  client: pg.PoolClient,
+  sets: readonly MigrationSet[],
+): Promise<void> {
+  for (const set of sets) {
+    for (const [file, bareVersion] of Object.entries(set.createdBefore ?? {})) {
+      await client.query(
+        `insert into schema_migrations (version)
+         select $1 where exists (select 1 from schema_migrations where version = $2)
+         on conflict do nothing`,
+        [`${set.name}/${file}`, bareVersion],
+      )
+    }
+  }
+  const claimant = sets.find((s) => s.claimsBareVersions)
+  if (claimant)
+    await client.query(
+      `update schema_migrations set version = $1 || '/' || version where version ~ '^\\d{4}_[a-z0-9_]+\\.sql$'`,
+      [claimant.name],
+    )
 }
 
 async function applyOne(client: pg.PoolClient, version: string, sql: string): Promise<void> {

@@ -115,7 +115,8 @@ export type RegionSettingsInput = Partial<
   readonly roles?: Readonly<Partial<Record<Role, boolean>>>
   readonly reconciler?: Partial<RegionConfig['reconciler']>
   readonly rate?: Partial<RateLimit>
-  readonly fraud?: Partial<FraudPolicy>
+  /** Only the card velocity has a variable; the rest of the policy is code (defaultFraudPolicy). */
+  readonly fraud?: Partial<Pick<FraudPolicy, 'cardPaymentsPerWindowMax'>>
   readonly processorPins?: Partial<NonNullable<RegionConfig['processorPins']>>
 }
 

@@ -5,4 +5,6 @@ import type { MigrationSet } from '@meridian/platform'
 export const regionMigrations: MigrationSet = {
   name: 'regions',
   dir: fileURLToPath(new URL('../migrations', import.meta.url)),
+  // Before replication had its own migrations, every file here was recorded by its bare name.
+  claimsBareVersions: true,
 }

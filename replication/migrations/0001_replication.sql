@@ -1,5 +1,6 @@
 -- Cross-region replication's bookkeeping: what each region has applied (effectively once), where
--- it is in each replicated topic, how each link is doing, and the contradictions merges found.
+-- it is in each replicated topic, and how each link is doing. The contradictions merges find
+-- (replication_conflicts) are a region table: the region's duplicate compensator reads them.
 
 create table replication_applied (
   origin_region text not null,
@@ -25,12 +26,4 @@ create table replication_links (
   last_event_latency_ms bigint,
   last_heartbeat_sent_ms bigint,
   last_heartbeat_applied_at timestamptz
-);
-
-create table replication_conflicts (
-  kind text not null check (kind in ('payment_status', 'idempotency', 'ledger_entry')),
-  subject text not null,
-  detail jsonb not null,
-  detected_at timestamptz not null default now(),
-  primary key (kind, subject)
 );

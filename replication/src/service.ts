@@ -70,7 +70,6 @@ export async function startReplication(
           clientId: `replicator-${config.region}-from-${origin}`,
           ...(config.kafkaClient ? { client: config.kafkaClient } : {}),
           ...(config.kafkaAuth ? { auth: config.kafkaAuth } : {}),
-          ...(config.kafkaAuth ? { auth: config.kafkaAuth } : {}),
           log,
         }),
       },

@@ -27,7 +27,10 @@ export interface KafkaConfig {
 export const kafkaClients = ['kafkajs', 'platformatic'] as const
 export type KafkaClient = (typeof kafkaClients)[number]
 
-/** The one place KAFKA_CLIENT is read; region and replication settings call it. */
+/**
+ * KAFKA_CLIENT for a caller that passes no client (tools, tests): the services' settings modules
+ * read the same variable with the same choices (`kafkaClients`) and pass `client` explicitly.
+ */
 export function kafkaClientFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaClient {
   const value = env.KAFKA_CLIENT ?? 'kafkajs'
   if (!(kafkaClients as readonly string[]).includes(value))
