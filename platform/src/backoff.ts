@@ -31,7 +31,9 @@ export function backoffDelayMs(
 ): number {
   const ceiling = Math.min(backoff.delayMsMax, backoff.delayMsMin * 2 ** Math.max(0, attempt))
   const [low, high] = backoff.jitter
-  return Math.floor(ceiling * (low + (high - low) * random()))
+  const delay = Math.floor(ceiling * (low + (high - low) * random()))
+  // A draw just under 1 can still round up to `high` in floating point: keep that end open.
+  return high > low ? Math.min(delay, Math.ceil(ceiling * high) - 1) : delay
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
