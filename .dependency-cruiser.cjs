@@ -82,8 +82,8 @@ module.exports = {
     layer(
       'replication-uses-regions-by-its-api',
       '^replication/',
-      '^regions/(?!src/index\\.ts$)',
-      'Replication uses regions only through @meridian/regions (regions/src/index.ts), its named API.',
+      '^regions/(?!src/replication-api\\.ts$)',
+      'Replication uses regions only through @meridian/regions/replication (regions/src/replication-api.ts), a small named API.',
     ),
     layer(
       'only-the-model-runs-stand-ins',

@@ -1,6 +1,6 @@
 import { eventsPartitionsDefault, fleet, requiredNames, topicsFor } from '@meridian/core'
 import { kafkaClients } from '@meridian/platform'
-import { kafkaAuths, logLevels, regionDefaults } from '@meridian/regions'
+import { kafkaAuths, logLevels, regionDefaults } from '@meridian/regions/replication'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {

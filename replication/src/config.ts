@@ -15,7 +15,11 @@ import {
   writeEnv,
 } from '@meridian/core'
 import type { KafkaAuth, KafkaClient, LogLevel } from '@meridian/platform'
-import { type ProcessSettings, processSettingsOf, processVariables } from '@meridian/regions'
+import {
+  type ProcessSettings,
+  processSettingsOf,
+  processVariables,
+} from '@meridian/regions/replication'
 import { z } from 'zod'
 
 /** The file a replication process runs (`node --import tsx <entryPoint>`). */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { configSummary, type Table, tables } from '@meridian/regions'
+import { configSummary, type Table, tables } from '@meridian/regions/replication'
 import type pg from 'pg'
 
 /**

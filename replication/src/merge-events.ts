@@ -8,7 +8,7 @@ import {
   type PaymentReplica,
   type Refund,
 } from '@meridian/core'
-import { applyConfigChanges } from '@meridian/regions'
+import { applyConfigChanges } from '@meridian/regions/replication'
 import type pg from 'pg'
 import {
   mergeEntries,

@@ -22,7 +22,7 @@ import {
   tables,
   usageDayOf,
   writeEntries,
-} from '@meridian/regions'
+} from '@meridian/regions/replication'
 import type pg from 'pg'
 
 const { idempotencyKeys, journalEntries, paymentOperations, payments, refunds, usageCounters } =

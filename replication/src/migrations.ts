@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import type { MigrationSet } from '@meridian/platform'
-import { regionMigrations } from '@meridian/regions'
+import { regionMigrations } from '@meridian/regions/replication'
 
 /** Replication's bookkeeping tables, in the region's database. */
 export const replicationMigrations: MigrationSet = {

@@ -1,5 +1,5 @@
 import type { KafkaBus } from '@meridian/platform'
-import { listDuplicates } from '@meridian/regions'
+import { listDuplicates } from '@meridian/regions/replication'
 import { Hono } from 'hono'
 import type pg from 'pg'
 import type { ReplicationMetrics } from './metrics.ts'

@@ -17,7 +17,12 @@ import {
   settlePayment,
   statusRank,
 } from '@meridian/core'
-import { applyToDoc, docContent, loadConfig, type MerchantConfig } from '@meridian/regions'
+import {
+  applyToDoc,
+  docContent,
+  loadConfig,
+  type MerchantConfig,
+} from '@meridian/regions/replication'
 
 /** What travels between simulated regions: the same payload shape the real events carry. */
 export interface SimEvent {

@@ -16,7 +16,7 @@ import {
   transitions,
 } from '@meridian/core'
 import { Rng } from '@meridian/platform'
-import { editDoc } from '@meridian/regions'
+import { editDoc } from '@meridian/regions/replication'
 import { type SimEvent, SimRegion } from './region.ts'
 
 /**

@@ -1,5 +1,7 @@
 import { captureEntry, holdEntry, type JournalEntry } from '@meridian/core'
+import { inTransaction } from '@meridian/platform'
 import { checkLedger, writeEntries } from '@meridian/regions'
+import type { PoolClient } from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, type TestDb } from '../harness/pg.ts'
 
@@ -11,20 +13,7 @@ afterAll(async () => {
   await db?.close()
 })
 
-async function tx<T>(work: (client: import('pg').PoolClient) => Promise<T>): Promise<T> {
-  const client = await db.pool.connect()
-  try {
-    await client.query('begin')
-    const result = await work(client)
-    await client.query('commit')
-    return result
-  } catch (error) {
-    await client.query('rollback')
-    throw error
-  } finally {
-    client.release()
-  }
-}
+const tx = <T>(work: (client: PoolClient) => Promise<T>) => inTransaction(db.pool, work)
 
 const payment = (id: string) => ({
   id,

@@ -6,7 +6,7 @@ import {
   type Refund,
   systemOperationId,
 } from '@meridian/core'
-import type { ProcessorPins } from '@meridian/regions'
+import type { ProcessorPins } from '@meridian/regions/replication'
 import type { ModelFlow } from './flow.ts'
 import type { IdempotencyConflict, RegionStore } from './store.ts'
 import type { Telemetry } from './telemetry.ts'

@@ -21,7 +21,7 @@ import {
   type ProcessorAdapter,
   ProcessorError,
   type ProcessorPins,
-} from '@meridian/regions'
+} from '@meridian/regions/replication'
 import type { Host } from './scheduler.ts'
 import type { RegionStore } from './store.ts'
 import type { Telemetry } from './telemetry.ts'

@@ -1,6 +1,6 @@
 import { fleet, setCryptoProvider } from '@meridian/core'
 import { nodeCryptoProvider, Rng } from '@meridian/platform'
-import { ProcessorSet } from '@meridian/regions'
+import { ProcessorSet } from '@meridian/regions/replication'
 import type { Made, Protocol } from './api.ts'
 import { checkInvariants } from './checks.ts'
 import { Replication } from './network.ts'

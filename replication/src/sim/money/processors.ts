@@ -1,7 +1,7 @@
 import type { Rng } from '@meridian/platform'
 import { type Charge, SimEngine } from '@meridian/processor-sim'
-import type { LookupResult, OperationResult, ProcessorAdapter } from '@meridian/regions'
-import { ProcessorError } from '@meridian/regions'
+import type { LookupResult, OperationResult, ProcessorAdapter } from '@meridian/regions/replication'
+import { ProcessorError } from '@meridian/regions/replication'
 import type { Host, Scheduler } from './scheduler.ts'
 import type { Telemetry } from './telemetry.ts'
 

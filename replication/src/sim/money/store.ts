@@ -18,7 +18,7 @@ import {
   type Refund,
   settlePayment,
 } from '@meridian/core'
-import type { Change } from '@meridian/regions'
+import type { Change } from '@meridian/regions/replication'
 import type { Telemetry } from './telemetry.ts'
 
 /**
