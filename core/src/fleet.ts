@@ -1,11 +1,10 @@
 import { parseRegistry, type RegionRegistry } from './registry.ts'
 
 /**
- * The fleet. Adding a region is one entry in `regions` (infra stacks, edge pools and replication
- * links all grow from it); moving a merchant is one edit in `merchants` plus an epoch bump.
+ * The fleet's regions: provisioning input. Adding a region is one entry here (infra stacks, edge
+ * pools and replication links all grow from it). Merchants are runtime data: `pnpm fleet`.
  */
 export const fleet: RegionRegistry = parseRegistry({
-  epoch: 1,
   regions: [
     {
       id: 'us-east',
@@ -13,6 +12,7 @@ export const fleet: RegionRegistry = parseRegistry({
       awsRegion: 'us-east-1',
       origin: 'https://us-east.api.meridian.example',
       cidr: '10.10.0.0/16',
+      jurisdiction: 'us',
     },
     {
       id: 'eu-west',
@@ -20,6 +20,7 @@ export const fleet: RegionRegistry = parseRegistry({
       awsRegion: 'eu-west-1',
       origin: 'https://eu-west.api.meridian.example',
       cidr: '10.20.0.0/16',
+      jurisdiction: 'eu',
     },
     {
       id: 'ap-south',
@@ -27,11 +28,7 @@ export const fleet: RegionRegistry = parseRegistry({
       awsRegion: 'ap-south-1',
       origin: 'https://ap-south.api.meridian.example',
       cidr: '10.30.0.0/16',
+      jurisdiction: 'in',
     },
-  ],
-  merchants: [
-    { merchantId: 'mer_acme', home: 'us-east', failover: ['eu-west', 'ap-south'] },
-    { merchantId: 'mer_globex', home: 'eu-west', failover: ['us-east', 'ap-south'] },
-    { merchantId: 'mer_initech', home: 'ap-south', failover: ['eu-west', 'us-east'] },
   ],
 })

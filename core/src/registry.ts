@@ -2,9 +2,10 @@ import { z } from 'zod'
 import { invariant } from './invariant.ts'
 
 /**
- * The region registry: the one source of truth for which regions exist, where they answer, and
- * which region is each merchant's home with what failover order. The edge routes by it, infra
- * provisions from it, and the local topology starts from it.
+ * The region registry: provisioning input only, the one source of truth for which regions exist,
+ * where they answer, their networks and the jurisdiction their data stays in. Infra provisions
+ * from it and the local topology starts from it. Merchants are not here: where a merchant lives
+ * (its placement, core/src/placement.ts) is runtime data, changed through the operator API.
  */
 export const regionIdSchema = z
   .string()
@@ -25,22 +26,13 @@ export const regionSchema = z.strictObject({
   origin: z.url(),
   /** Private address space of the region's network; must not overlap another region's. */
   cidr: z.string().regex(/^10\.\d{1,3}\.0\.0\/16$/),
+  /** Whose law the region's data is under: a merchant with a residency stays within it. */
+  jurisdiction: z.enum(['us', 'eu', 'in']),
 })
 export type Region = z.infer<typeof regionSchema>
 
-export const placementSchema = z.strictObject({
-  merchantId: merchantIdSchema,
-  home: regionIdSchema,
-  /** Regions to try, in order, when the home region is down. */
-  failover: z.array(regionIdSchema),
-})
-export type Placement = z.infer<typeof placementSchema>
-
 export const registrySchema = z.strictObject({
-  /** Bumped on every change of ownership; regions refuse writes fenced by an older epoch. */
-  epoch: z.number().int().positive(),
   regions: z.array(regionSchema).min(1),
-  merchants: z.array(placementSchema),
 })
 export type RegionRegistry = z.infer<typeof registrySchema>
 
@@ -51,20 +43,6 @@ export function parseRegistry(input: unknown): RegionRegistry {
   invariant(new Set(ids).size === ids.length, `duplicate region id in ${ids.join(', ')}`)
   const cidrs = registry.regions.map((r) => r.cidr)
   invariant(new Set(cidrs).size === cidrs.length, 'two regions share a CIDR block')
-  const merchants = registry.merchants.map((m) => m.merchantId)
-  invariant(new Set(merchants).size === merchants.length, 'a merchant is placed twice')
-  for (const m of registry.merchants) {
-    const order = [m.home, ...m.failover]
-    invariant(
-      order.every((r) => ids.includes(r)),
-      `${m.merchantId} names an unknown region in ${order.join(', ')}`,
-    )
-    invariant(new Set(order).size === order.length, `${m.merchantId} lists a region twice`)
-    invariant(
-      order.length === ids.length,
-      `${m.merchantId} must list every region once (home + failover)`,
-    )
-  }
   return registry
 }
 
@@ -79,21 +57,13 @@ export function fnv1a32(text: string): number {
 }
 
 /**
- * Home first, then failover order. Merchants not listed get a home by hash and fail over to the
- * following regions in registry order, so every region computes the same answer.
+ * Every region, starting at one picked by hashing the merchant id, then in registry order: the
+ * same answer everywhere. The route of a merchant with no placement yet (placement.ts).
  */
 export function routeOrder(registry: RegionRegistry, merchantId: MerchantId): RegionId[] {
-  const placed = registry.merchants.find((m) => m.merchantId === merchantId)
-  if (placed) return [placed.home, ...placed.failover]
   const ids = registry.regions.map((r) => r.id)
   const start = fnv1a32(merchantId) % ids.length
   return ids.map((_, i) => ids[(start + i) % ids.length] as RegionId)
-}
-
-export function homeRegion(registry: RegionRegistry, merchantId: MerchantId): RegionId {
-  const [home] = routeOrder(registry, merchantId)
-  invariant(home !== undefined, 'registry has at least one region')
-  return home
 }
 
 export function findRegion(registry: RegionRegistry, id: RegionId): Region | undefined {

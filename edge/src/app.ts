@@ -168,7 +168,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
           body,
           merchantId: key.merchantId,
           mode: key.mode,
-          epoch: registry.epoch,
+          epoch: 1,
           requestId: c.get('requestId'),
           secret: settings.edgeSecret,
           timeoutMs: settings.regionTimeoutMs,

@@ -216,7 +216,7 @@ async function main(): Promise<void> {
             method,
             path,
             merchantId: 'mer_acme',
-            epoch: fleet.epoch,
+            epoch: 1,
             region: 'us-east',
             body: b,
           }),

@@ -13,7 +13,6 @@ import { only, referencedPath, resources, synthesize } from './synth.ts'
 /** The fleet plus one registry entry: the whole of what "adding a region" takes. */
 const fourRegions: RegionRegistry = parseRegistry({
   ...fleet,
-  epoch: fleet.epoch + 1,
   regions: [
     ...fleet.regions,
     {
@@ -22,9 +21,9 @@ const fourRegions: RegionRegistry = parseRegistry({
       awsRegion: 'sa-east-1',
       origin: 'https://sa-east.api.meridian.example',
       cidr: '10.40.0.0/16',
+      jurisdiction: 'us',
     },
   ],
-  merchants: fleet.merchants.map((m) => ({ ...m, failover: [...m.failover, 'sa-east'] })),
 })
 
 let bundle: EdgeBundle

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { fleet, sha256Hex } from '@meridian/core'
+import { sampleMerchants, sha256Hex } from '@meridian/core'
 import { type EdgeSettingsInput, toEnv } from '@meridian/core/edge-settings'
 import { repoRoot, serviceLines } from './processes.ts'
 
@@ -84,7 +84,7 @@ export async function newLocalKeys(): Promise<{
   keys: Record<string, string>
   entries: KeyEntry[]
 }> {
-  const keys = Object.fromEntries(fleet.merchants.map((m) => [m.merchantId, newApiKey()]))
+  const keys = Object.fromEntries(sampleMerchants.map((m) => [m.merchantId, newApiKey()]))
   const entries = await Promise.all(
     Object.entries(keys).map(async ([merchantId, key]) => ({
       key: await sha256Hex(key),

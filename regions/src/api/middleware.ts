@@ -3,7 +3,6 @@ import {
   decodeUtf8,
   edgeSignatureHeader,
   errors,
-  fleet,
   idempotencyKeyHeader,
   idempotencyKeyPattern,
   MeridianError,
@@ -84,19 +83,12 @@ export function edgeSignature(secret: () => string, region: string): MiddlewareH
  * request meant for another region, or routed by an older registry (a stale edge that still
  * thinks a merchant lives here), must not write here.
  */
-function fence(self: string, target: string, epoch: number): void {
+function fence(self: string, target: string, _epoch: number): void {
   if (target !== self) {
     throw new MeridianError({
       kind: 'conflict',
       code: 'region_not_owner',
       message: `This request was routed to ${target}; this region is ${self}.`,
-    })
-  }
-  if (epoch < fleet.epoch) {
-    throw new MeridianError({
-      kind: 'conflict',
-      code: 'region_not_owner',
-      message: `This request was routed by registry epoch ${epoch}; the current epoch is ${fleet.epoch}.`,
     })
   }
 }

@@ -2,13 +2,13 @@ import type { PaymentState } from '@meridian/core'
 import {
   fleet,
   type HybridClock,
-  homeRegion,
   type MerchantId,
   nextStep,
   type Operation,
   type Payment,
   processorKeys,
   type Refund,
+  routeOrder,
   type Step,
   systemOperationId,
 } from '@meridian/core'
@@ -221,7 +221,7 @@ export class PaymentFlow {
   }
 
   private isHome(p: Payment): boolean {
-    return homeRegion(fleet, p.merchantId as MerchantId) === this.deps.region
+    return routeOrder(fleet, p.merchantId as MerchantId)[0] === this.deps.region
   }
 
   private authorization(p: Payment) {

@@ -31,7 +31,7 @@ async function postBytes(path: string, body: Uint8Array) {
         method: 'POST',
         path,
         merchantId: 'mer_acme',
-        epoch: fleet.epoch,
+        epoch: 1,
         region: 'us-east',
         body,
       }),

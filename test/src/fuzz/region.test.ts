@@ -22,7 +22,7 @@ async function send(r: FuzzRequest): Promise<Verdict> {
     method: r.method,
     path: r.path,
     merchantId,
-    epoch: fleet.epoch,
+    epoch: 1,
     region: 'us-east',
     body: r.body,
   })

@@ -39,7 +39,7 @@ export class RegionClient {
     readonly merchantId: string,
     /** The region the signature says the request is for (the edge's routing decision). */
     readonly region = 'us-east',
-    private readonly epoch = fleet.epoch,
+    private readonly epoch = 1,
     /** The key mode the signature carries (none: as an edge that signs no mode). */
     private readonly mode?: 'test' | 'live',
   ) {}

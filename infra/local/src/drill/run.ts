@@ -1,4 +1,4 @@
-import { fleet, homeRegion, type MerchantId } from '@meridian/core'
+import { sampleMerchants, samplePlacement } from '@meridian/core'
 import { stateDigest } from '@meridian/replication'
 import type pg from 'pg'
 import { type Crash, serviceCrashes } from '../processes.ts'
@@ -131,7 +131,7 @@ export async function runDrill(
     ...(scenario.clientTimeoutMs
       ? {
           impatient: {
-            merchants: fleet.merchants
+            merchants: sampleMerchants
               .filter((m) => m.home === target.region)
               .map((m) => m.merchantId),
             timeoutMs: scenario.clientTimeoutMs,
@@ -308,10 +308,10 @@ export async function primeTopology(
 
 /** The load's keys are `<run>-<n>`, merchant n mod 3 in sorted order: derive the home from it. */
 function homeResolver(): (key: string) => string {
-  const merchants = fleet.merchants.map((m) => m.merchantId).sort()
+  const merchants = sampleMerchants.map((m) => m.merchantId).sort()
   return (key) => {
     const n = Number(key.slice(key.lastIndexOf('-') + 1))
-    return homeRegion(fleet, (merchants[n % merchants.length] ?? '') as MerchantId)
+    return samplePlacement(merchants[n % merchants.length] ?? '').home
   }
 }
 

@@ -1,4 +1,4 @@
-import { fleet } from '@meridian/core'
+import { sampleMerchants } from '@meridian/core'
 import { SplitBrainOps } from './ops.ts'
 import type { DrillTopology } from './topology.ts'
 
@@ -128,7 +128,7 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
     exposed: (t) => [t.region],
     detection: () => ({ kind: 'client' }),
     prepare: async (topology, t, ctx) => {
-      const merchant = fleet.merchants.find((m) => m.home === t.region)?.merchantId
+      const merchant = sampleMerchants.find((m) => m.home === t.region)?.merchantId
       const key = merchant ? topology.keys[merchant] : undefined
       if (!merchant || !key) throw new Error(`split-brain-ops: no merchant homed in ${t.region}`)
       ctx.opsMerchant = merchant

@@ -1,8 +1,5 @@
 import {
-  fleet,
   type HybridClock,
-  homeRegion,
-  type MerchantId,
   nextStep,
   type Operation,
   type Payment,
@@ -10,6 +7,7 @@ import {
   processorKeys,
   type Refund,
   type Step,
+  samplePlacement,
   systemOperationId,
 } from '@meridian/core'
 import { backoffMs, type Rng, retryDefaults } from '@meridian/platform'
@@ -206,7 +204,7 @@ export class ModelFlow {
     if (!firstName || !first) return false
     let pinned: string | null = null
     let attempt: number | undefined
-    const home = homeRegion(fleet, p.merchantId as MerchantId) === this.d.region
+    const home = samplePlacement(p.merchantId).processingHome === this.d.region
     if (home && first.breaker.state !== 'open') {
       await this.db()
       attempt = this.d.store.claimAttempt(p.id, firstName, null)

@@ -1,4 +1,4 @@
-import { fleet, setCryptoProvider } from '@meridian/core'
+import { fleet, sampleMerchants, setCryptoProvider } from '@meridian/core'
 import { nodeCryptoProvider, Rng } from '@meridian/platform'
 import { ProcessorSet } from '@meridian/regions/replication'
 import type { Made, Protocol } from './api.ts'
@@ -131,7 +131,7 @@ export async function runMoneySimulation(options: MoneyOptions): Promise<MoneyRe
   const edge = new Edge(scheduler, rng, outside, regions, protocol, options.seed, t)
   const merchants = new Merchants(rng, outside, edge, t)
   let open = 0
-  for (const m of fleet.merchants)
+  for (const m of sampleMerchants)
     for (let i = 0; i < (options.stories ?? 8); i++) {
       open++
       void merchants.story(m.merchantId, rng.int(trafficMs)).finally(() => open--)
