@@ -32,6 +32,8 @@ export interface EdgeSettings {
   readonly failbackRampMs: number
   /** Name this edge answers with in Meridian-Region when it answers itself (401, 429, 503). */
   readonly edgeName: string
+  /** Hex SHA-256 of the first operator key (the operator API); unset, only API-made keys work. */
+  readonly operatorKeySha256?: string
 }
 
 /** The settings the edge is told, as infra builds them: anything left out is not written. */
@@ -89,6 +91,14 @@ export const variables = {
     text(s.failbackRampMs),
   ),
   EDGE_NAME: v.plain('edgeName', z.string().default(edgeDefaults.edgeName), (s) => s.edgeName),
+  OPERATOR_KEY_SHA256: v.secret(
+    'operatorKeySha256',
+    z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'hex SHA-256')
+      .optional(),
+    (s) => s.operatorKeySha256,
+  ),
 }
 
 /** The worker's variables as its bindings are typed (the KV namespace is added in env.ts). */
@@ -105,6 +115,7 @@ export function fromEnv(env: Env): EdgeSettings {
     failbackHealthyMs: e.FAILBACK_HEALTHY_MS,
     failbackRampMs: e.FAILBACK_RAMP_MS,
     edgeName: e.EDGE_NAME,
+    ...(e.OPERATOR_KEY_SHA256 ? { operatorKeySha256: e.OPERATOR_KEY_SHA256 } : {}),
   }
 }
 

@@ -7,6 +7,7 @@ import {
   toHttpError,
 } from '@meridian/core'
 import { Hono } from 'hono'
+import { operatorApi } from './control/api.ts'
 import { type Env, settingsOf } from './env.ts'
 import { forward } from './forward.ts'
 import { type FailureKind, HealthBoard } from './health.ts'
@@ -114,6 +115,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
   })
 
   app.get('/healthz', (c) => c.json({ status: 'ok', regions: health.snapshot() }))
+  app.route('/operator/v1', operatorApi(health))
 
   app.all('/v1/*', async (c) => {
     checkRequestLine(c.req.raw)

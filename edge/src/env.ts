@@ -4,6 +4,13 @@ import { type EdgeSettings, type EdgeVariables, fromEnv } from '@meridian/core/e
 export type Env = EdgeVariables & {
   /** sha256(api key) → {merchantId, mode, status}. Keys themselves are never stored. */
   readonly API_KEYS: KVNamespace
+  /** merchant id → placement (core/src/placement.ts), written by the control plane. */
+  readonly PLACEMENTS: KVNamespace
+  /**
+   * The control plane (control/fleet-control.ts): one instance, named `fleet`. Typed with its
+   * class where it is called (control/api.ts), so this module does not import the class back.
+   */
+  readonly FLEET_CONTROL: DurableObjectNamespace
 }
 
 // An isolate keeps one env object across requests: read it once, not on every request.

@@ -1,5 +1,8 @@
 import { fleet } from '@meridian/core'
 import { createEdgeApp, probe } from './app.ts'
+
+export { FleetControl } from './control/fleet-control.ts'
+
 import { type Env, settingsOf } from './env.ts'
 
 const app = createEdgeApp()

@@ -3,9 +3,10 @@
  * only when asked for) or `wrangler dev`. The shared pieces (keys, vars, log lines) are edge.ts.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { sha256Hex } from '@meridian/core'
 import {
   type EdgeOptions,
   edgeDir,
@@ -14,31 +15,15 @@ import {
   edgeStartMsMax,
   type LocalEdge,
   localEdgeVars,
-  newLocalKeys,
+  newLocalOperatorKey,
   offlineEnv,
-  runFile,
+  onboardSampleMerchants,
   runScheduled,
   wrangler,
 } from './edge.ts'
 import { repoRoot } from './processes.ts'
 
 const tied = join(repoRoot, 'infra', 'local', 'bin', 'run-tied.sh')
-
-/** The keys, stored (hashed) in wrangler dev's local KV. */
-async function seedKeys(stateDir: string): Promise<Record<string, string>> {
-  const { keys, entries } = await newLocalKeys()
-  const file = join(stateDir, 'api-keys.json')
-  writeFileSync(file, JSON.stringify(entries))
-  await runFile(
-    wrangler,
-    ['kv', 'bulk', 'put', file, '--binding', 'API_KEYS', '--local', '--persist-to', stateDir],
-    {
-      cwd: edgeDir,
-      env: { ...process.env, ...offlineEnv },
-    },
-  )
-  return keys
-}
 
 /** The edge worker on real workerd, in front of the local regions; see EdgeRuntime. */
 export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
@@ -51,8 +36,8 @@ export async function startEdge(options: EdgeOptions): Promise<LocalEdge> {
 }
 
 async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
-  const keys = await seedKeys(options.stateDir)
-  const vars = localEdgeVars(options)
+  const operatorKey = newLocalOperatorKey()
+  const vars = localEdgeVars(options, await sha256Hex(operatorKey))
   const args = [
     wrangler,
     'dev',
@@ -111,7 +96,8 @@ async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
   })
   return {
     url,
-    keys,
+    keys: await onboardSampleMerchants(url, operatorKey),
+    operatorKey,
     probe: () => runScheduled(url),
     async stop() {
       if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM')

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { exitWithParent } from '@meridian/platform'
 import { Log, LogLevel, Miniflare, type MiniflareOptions, type WorkerOptions } from 'miniflare'
-import { edgeDir, type KeyEntry, offlineEnv, runFile, wrangler } from './edge.ts'
+import { edgeDir, offlineEnv, runFile, wrangler } from './edge.ts'
 
 export type WorkerdJob =
   | {
@@ -21,7 +21,6 @@ export type WorkerdJob =
       readonly port: number
       readonly bundleDir: string
       readonly vars: Readonly<Record<string, string>>
-      readonly keyEntries: readonly KeyEntry[]
       readonly verbose: boolean
     }
   | { readonly kind: 'pass-through'; readonly origin: string }
@@ -93,10 +92,6 @@ const mf = new Miniflare({
 })
 const controlUrl = (await mf.ready).origin
 const url = (await mf.unsafeGetDirectURL()).origin
-if (job.kind === 'edge') {
-  const kv = await mf.getKVNamespace('API_KEYS')
-  for (const entry of job.keyEntries) await kv.put(entry.key, entry.value)
-}
 const stop = () => void mf.dispose().finally(() => process.exit(0))
 exitWithParent(stop)
 process.once('SIGTERM', stop)

@@ -1,7 +1,14 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { sha256Hex } from '@meridian/core'
 import type { EdgeOptions, LocalEdge } from './edge.ts'
-import { edgeLines, localEdgeVars, newLocalKeys, runScheduled } from './edge.ts'
+import {
+  edgeLines,
+  localEdgeVars,
+  newLocalOperatorKey,
+  onboardSampleMerchants,
+  runScheduled,
+} from './edge.ts'
 import type { WorkerdJob } from './edge-workerd-main.ts'
 import { spawnService } from './processes.ts'
 
@@ -29,21 +36,21 @@ async function startWorkerd(job: WorkerdJob, onLine?: (line: string) => void) {
  * with no dev proxy, request logging or inspector in the request path.
  */
 export async function startEdgeOnWorkerd(options: EdgeOptions): Promise<LocalEdge> {
-  const { keys, entries } = await newLocalKeys()
+  const operatorKey = newLocalOperatorKey()
   const worker = await startWorkerd(
     {
       kind: 'edge',
       port: options.port,
       bundleDir: join(options.stateDir, 'bundle'),
-      vars: localEdgeVars(options),
-      keyEntries: entries,
+      vars: localEdgeVars(options, await sha256Hex(operatorKey)),
       verbose: options.verbose ?? false,
     },
     edgeLines(options),
   )
   return {
     url: worker.url,
-    keys,
+    keys: await onboardSampleMerchants(worker.url, operatorKey),
+    operatorKey,
     probe: () => runScheduled(worker.controlUrl),
     stop: worker.stop,
   }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { sampleMerchants, sha256Hex } from '@meridian/core'
+import { sampleMerchants } from '@meridian/core'
 import { type EdgeSettingsInput, toEnv } from '@meridian/core/edge-settings'
 import { repoRoot, serviceLines } from './processes.ts'
 
@@ -29,6 +29,8 @@ export interface LocalEdge {
   readonly url: string
   /** Merchant → API key, for the local topology only (never logged elsewhere). */
   readonly keys: Readonly<Record<string, string>>
+  /** This run's operator key (`pnpm fleet` reads it from .meridian/local.json). */
+  readonly operatorKey: string
   stop(): Promise<void>
   /** Run the scheduled handler now: active health probes of every region. */
   probe(): Promise<void>
@@ -68,30 +70,45 @@ export function edgeLines(options: EdgeOptions): (line: string) => void {
   return serviceLines(options, (line) => options.log(`[edge] ${line}`))
 }
 
-function newApiKey(): string {
-  return `sk_test_${randomBytes(18)
-    .toString('base64url')
-    .replace(/[^A-Za-z0-9]/g, 'x')}`
+/** An operator key for this run: its hash is the edge's OPERATOR_KEY_SHA256 (docs/control-plane.md). */
+export function newLocalOperatorKey(): string {
+  return `op_${randomBytes(48)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 32)}`
 }
 
-export interface KeyEntry {
-  readonly key: string
-  readonly value: string
-}
-
-/** One test API key per merchant in the registry, and the KV entries (hash → record) for them. */
-export async function newLocalKeys(): Promise<{
-  keys: Record<string, string>
-  entries: KeyEntry[]
-}> {
-  const keys = Object.fromEntries(sampleMerchants.map((m) => [m.merchantId, newApiKey()]))
-  const entries = await Promise.all(
-    Object.entries(keys).map(async ([merchantId, key]) => ({
-      key: await sha256Hex(key),
-      value: JSON.stringify({ merchantId, mode: 'test', status: 'active' }),
-    })),
-  )
-  return { keys, entries }
+/**
+ * Onboard the sample merchants through the operator API, as an operator would
+ * (`pnpm fleet merchant create`): their placements reach every region and the edge's KV, and each
+ * gets a first test key. Merchant → key.
+ */
+export async function onboardSampleMerchants(
+  url: string,
+  operatorKey: string,
+): Promise<Record<string, string>> {
+  const keys: Record<string, string> = {}
+  for (const m of sampleMerchants) {
+    const res = await fetch(`${url}/operator/v1/merchants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operatorKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: m.merchantId.slice('mer_'.length),
+        home: m.home,
+        residency: m.residency,
+      }),
+    })
+    const body = (await res.json()) as { key?: { secret?: string }; unreachable?: string[] }
+    const secret = body.key?.secret
+    if (res.status !== 201 || !secret)
+      throw new Error(`onboarding ${m.merchantId}: HTTP ${res.status} ${JSON.stringify(body)}`)
+    if (body.unreachable?.length)
+      throw new Error(
+        `onboarding ${m.merchantId}: regions without its placement: ${body.unreachable.join('; ')}`,
+      )
+    keys[m.merchantId] = secret
+  }
+  return keys
 }
 
 /** Run the worker's scheduled handler now (both runtimes expose it at this path locally). */
@@ -105,9 +122,11 @@ export async function runScheduled(url: string): Promise<void> {
 /** The local worker's variables, from its settings (wrangler.toml sets none). */
 export function localEdgeVars(
   options: Pick<EdgeOptions, 'edgeSecret' | 'regionOrigins' | 'upstash' | 'settings'>,
+  operatorKeySha256?: string,
 ): Record<string, string> {
   return toEnv({
     edgeSecret: options.edgeSecret,
+    ...(operatorKeySha256 ? { operatorKeySha256 } : {}),
     regionOrigins: options.regionOrigins,
     upstash: { url: options.upstash.url, token: options.upstash.token },
     ...options.settings,

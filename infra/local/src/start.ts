@@ -60,6 +60,7 @@ function remember(g: Gateway): void {
   const local = {
     edge: g.edge.url,
     keys: g.edge.keys,
+    operatorKey: g.edge.operatorKey,
     regions: Object.fromEntries(
       g.services.map((s) => [
         s.region.id,

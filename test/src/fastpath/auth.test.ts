@@ -1,4 +1,4 @@
-import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestRegion, type TestRegion, tableCounts } from '../harness/region.ts'
 

@@ -1,5 +1,5 @@
 import { connect } from 'node:net'
-import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestRegion, type TestRegion, tableCounts } from '../harness/region.ts'
 

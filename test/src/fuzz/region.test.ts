@@ -1,4 +1,4 @@
-import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'

@@ -1,4 +1,4 @@
-import { edgeSignatureHeader, fleet, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
 
 export interface ApiResponse {
   readonly status: number
