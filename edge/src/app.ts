@@ -9,7 +9,7 @@ import {
 } from '@meridian/core'
 import { Hono } from 'hono'
 import { type Env, settingsOf } from './env.ts'
-import { forward } from './forward.ts'
+import { type ForwardRequest, forward } from './forward.ts'
 import { type FailureKind, HealthBoard } from './health.ts'
 import { authenticate } from './keys.ts'
 import type { Admission } from './lease.ts'
@@ -65,6 +65,19 @@ function rateLimitHeaders(limit: Admission): [string, string][] {
     ['X-RateLimit-Remaining', String(Math.max(0, limit.remaining))],
     ['X-RateLimit-Reset', String(Math.ceil(limit.reset / 1000))],
   ]
+}
+
+/** What every attempt of one request shares, whichever region and placement it goes by. */
+export type RequestForward = Omit<ForwardRequest, 'origin' | 'region' | 'epoch'>
+
+/** One attempt's forward: to `region`'s origin, signed with the epoch of the placement routed by. */
+export function forwardTo(
+  request: RequestForward,
+  origin: string,
+  region: string,
+  placement: Pick<Placement, 'epoch'>,
+): ForwardRequest {
+  return { ...request, origin, region, epoch: placement.epoch }
 }
 
 /** Safe to send twice: reads, and writes the region deduplicates by Idempotency-Key. */
@@ -145,6 +158,17 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
     const requestId = c.get('requestId')
     const canRetry = retriable(c.req.method, c.req.raw.headers)
     const targets = origins(c.env, registry)
+    const request: RequestForward = {
+      method: c.req.method,
+      path: `${url.pathname}${url.search}`,
+      headers: c.req.raw.headers,
+      body,
+      merchantId: key.merchantId,
+      mode: key.mode,
+      requestId,
+      secret: settings.edgeSecret,
+      timeoutMs: settings.regionTimeoutMs,
+    }
     const routed = await routeByPlacement({
       canRetry,
       placementWaitMsMax: settings.placementWaitMsMax,
@@ -167,20 +191,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
       },
       attempt: async (region, placement) => {
         const outcome = await timing.measure(`region-${region}`, () =>
-          forward({
-            origin: String(targets[region]),
-            region,
-            method: c.req.method,
-            path: `${url.pathname}${url.search}`,
-            headers: c.req.raw.headers,
-            body,
-            merchantId: key.merchantId,
-            mode: key.mode,
-            epoch: placement.epoch,
-            requestId,
-            secret: settings.edgeSecret,
-            timeoutMs: settings.regionTimeoutMs,
-          }),
+          forward(forwardTo(request, String(targets[region]), region, placement)),
         )
         // A 500 the request caused says nothing about the region: neither success nor failure.
         if (outcome.result === 'answered' && outcome.counts) noteSuccess(region)
