@@ -194,8 +194,9 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
           forward(forwardTo(request, String(targets[region]), region, placement)),
         )
         // A 500 the request caused says nothing about the region: neither success nor failure.
+        // Nor does a placement refusal (a healthy region enforcing a move): it never marks a
+        // region down, and routeByPlacement never fails it over.
         if (outcome.result === 'answered' && outcome.counts) noteSuccess(region)
-        // A refusal (a region enforcing a move) counts neither way, like a 500 the request caused.
         if (outcome.result === 'failed') {
           noteFailure(region, outcome.kind)
           edgeLog(
