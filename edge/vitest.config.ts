@@ -24,7 +24,7 @@ export default defineConfig({
             // The tests' own: where they reach the region processes' control endpoints.
             CONTROL_URL: edge.controlUrl,
           },
-          kvNamespaces: ['API_KEYS'],
+          kvNamespaces: ['API_KEYS', 'PLACEMENTS'],
         },
       }
     }),

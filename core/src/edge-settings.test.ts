@@ -22,6 +22,7 @@ const settingsArb: fc.Arbitrary<EdgeSettings> = fc
     regionTimeoutMs: fc.integer({ min: 1 }),
     failbackHealthyMs: fc.integer({ min: 1 }),
     failbackRampMs: positive,
+    placementWaitMsMax: fc.integer({ min: 1 }),
     edgeName: fc.string(),
   })
   .chain((base) =>

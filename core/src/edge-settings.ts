@@ -30,6 +30,11 @@ export interface EdgeSettings {
   readonly failbackHealthyMs: number
   /** Then traffic moves back gradually over this long. */
   readonly failbackRampMs: number
+  /**
+   * How long the edge keeps re-reading a moving merchant's placement and trying again (on a
+   * region's `merchant_moving` or `placement_stale`) before it passes the region's answer on.
+   */
+  readonly placementWaitMsMax: number
   /** Name this edge answers with in Meridian-Region when it answers itself (401, 429, 503). */
   readonly edgeName: string
   /** Hex SHA-256 of the first operator key (the operator API); unset, only API-made keys work. */
@@ -47,6 +52,7 @@ export const edgeDefaults = {
   regionTimeoutMs: 1500,
   failbackHealthyMs: 30_000,
   failbackRampMs: 60_000,
+  placementWaitMsMax: 5000,
   edgeName: 'edge',
 } as const
 
@@ -90,6 +96,11 @@ export const variables = {
   FAILBACK_RAMP_MS: v.plain('failbackRampMs', positive(edgeDefaults.failbackRampMs), (s) =>
     text(s.failbackRampMs),
   ),
+  PLACEMENT_WAIT_MS_MAX: v.plain(
+    'placementWaitMsMax',
+    positive(edgeDefaults.placementWaitMsMax),
+    (s) => text(s.placementWaitMsMax),
+  ),
   EDGE_NAME: v.plain('edgeName', z.string().default(edgeDefaults.edgeName), (s) => s.edgeName),
   OPERATOR_KEY_SHA256: v.secret(
     'operatorKeySha256',
@@ -114,6 +125,7 @@ export function fromEnv(env: Env): EdgeSettings {
     regionTimeoutMs: e.REGION_TIMEOUT_MS,
     failbackHealthyMs: e.FAILBACK_HEALTHY_MS,
     failbackRampMs: e.FAILBACK_RAMP_MS,
+    placementWaitMsMax: e.PLACEMENT_WAIT_MS_MAX,
     edgeName: e.EDGE_NAME,
     ...(e.OPERATOR_KEY_SHA256 ? { operatorKeySha256: e.OPERATOR_KEY_SHA256 } : {}),
   }

@@ -2,20 +2,23 @@ import {
   fleet,
   MeridianError,
   newId,
+  type Placement,
   type RegionRegistry,
-  routeOrder,
+  routeOf,
   toHttpError,
 } from '@meridian/core'
 import { Hono } from 'hono'
 import { operatorApi } from './control/api.ts'
 import { type Env, settingsOf } from './env.ts'
-import { forward } from './forward.ts'
+import { type ForwardRequest, forward } from './forward.ts'
 import { type FailureKind, HealthBoard } from './health.ts'
 import { authenticate } from './keys.ts'
 import type { Admission } from './lease.ts'
 import { allowedMethods, checkRequestLine, readBody } from './limits.ts'
 import { edgeLog } from './log.ts'
+import { dropPlacement, lookupPlacement } from './placements.ts'
 import { limiterFor } from './ratelimit.ts'
+import { routeByPlacement } from './route.ts'
 
 interface Vars {
   requestId: string
@@ -63,6 +66,19 @@ function rateLimitHeaders(limit: Admission): [string, string][] {
     ['X-RateLimit-Remaining', String(Math.max(0, limit.remaining))],
     ['X-RateLimit-Reset', String(Math.ceil(limit.reset / 1000))],
   ]
+}
+
+/** What every attempt of one request shares, whichever region and placement it goes by. */
+export type RequestForward = Omit<ForwardRequest, 'origin' | 'region' | 'epoch'>
+
+/** One attempt's forward: to `region`'s origin, signed with the epoch of the placement routed by. */
+export function forwardTo(
+  request: RequestForward,
+  origin: string,
+  region: string,
+  placement: Pick<Placement, 'epoch'>,
+): ForwardRequest {
+  return { ...request, origin, region, epoch: placement.epoch }
 }
 
 /** Safe to send twice: reads, and writes the region deduplicates by Idempotency-Key. */
@@ -141,62 +157,80 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
     }
     const url = new URL(c.req.url)
     const body = await readBody(c.req.raw)
-    const route = routeOrder(registry, key.merchantId)
-    const order = health.order(
-      route,
-      c.get('requestId'),
-      settings.failbackHealthyMs,
-      settings.failbackRampMs,
-    )
-    // Lazily re-probe down regions so recovery is noticed between scheduled probes.
-    const due = health.dueProbes(route)
-    if (due.length > 0)
-      c.executionCtx.waitUntil(
-        Promise.all(due.map((r) => probe(c.env, r, settings.regionTimeoutMs))),
-      )
+    const requestId = c.get('requestId')
     const canRetry = retriable(c.req.method, c.req.raw.headers)
     const targets = origins(c.env, registry)
-    let lastFailure: Response | undefined
-    for (const region of canRetry ? order : order.slice(0, 1)) {
-      const origin = targets[region]
-      if (!origin) continue
-      const outcome = await timing.measure(`region-${region}`, () =>
-        forward({
-          origin,
-          region,
-          method: c.req.method,
-          path: `${url.pathname}${url.search}`,
-          headers: c.req.raw.headers,
-          body,
-          merchantId: key.merchantId,
-          mode: key.mode,
-          epoch: 1,
-          requestId: c.get('requestId'),
-          secret: settings.edgeSecret,
-          timeoutMs: settings.regionTimeoutMs,
-        }),
-      )
-      if (outcome.ok) {
-        // A 500 the request caused says nothing about the region: neither success nor failure.
-        if (outcome.counts) noteSuccess(region)
-        // The edge's steps first, then the region's own (its `app` time).
-        const regionTiming = outcome.response.headers.get('Server-Timing')
-        outcome.response.headers.set('Server-Timing', timing.header(regionTiming))
-        for (const [name, value] of rateLimitHeaders(limit))
-          outcome.response.headers.set(name, value)
-        return outcome.response
-      }
-      noteFailure(region, outcome.kind)
-      lastFailure = outcome.response
-      edgeLog(
-        'warn',
-        canRetry
-          ? 'region failed; trying the next region'
-          : 'region failed; not retrying a request without Idempotency-Key',
-        { region, kind: outcome.kind, error: outcome.detail, requestId: c.get('requestId') },
-      )
+    const request: RequestForward = {
+      method: c.req.method,
+      path: `${url.pathname}${url.search}`,
+      headers: c.req.raw.headers,
+      body,
+      merchantId: key.merchantId,
+      mode: key.mode,
+      requestId,
+      secret: settings.edgeSecret,
+      timeoutMs: settings.regionTimeoutMs,
     }
-    if (lastFailure) return lastFailure
+    const routed = await routeByPlacement({
+      canRetry,
+      placementWaitMsMax: settings.placementWaitMsMax,
+      placement: async (fresh) => {
+        const found = await timing.measure(fresh ? 'placement-fresh' : 'placement', () =>
+          lookupPlacement(c.env.PLACEMENTS, registry, key.merchantId, fresh),
+        )
+        timing.note('placement-by', `${found.source} epoch ${found.placement.epoch}`)
+        return found.placement
+      },
+      order: (placement: Placement) => {
+        const route = routeOf(placement).filter((region) => targets[region] !== undefined)
+        // Lazily re-probe down regions so recovery is noticed between scheduled probes.
+        const due = health.dueProbes(route)
+        if (due.length > 0)
+          c.executionCtx.waitUntil(
+            Promise.all(due.map((r) => probe(c.env, r, settings.regionTimeoutMs))),
+          )
+        return health.order(route, requestId, settings.failbackHealthyMs, settings.failbackRampMs)
+      },
+      attempt: async (region, placement) => {
+        const outcome = await timing.measure(`region-${region}`, () =>
+          forward(forwardTo(request, String(targets[region]), region, placement)),
+        )
+        // A 500 the request caused says nothing about the region: neither success nor failure.
+        // Nor does a placement refusal (a healthy region enforcing a move): it never marks a
+        // region down, and routeByPlacement never fails it over.
+        if (outcome.result === 'answered' && outcome.counts) noteSuccess(region)
+        if (outcome.result === 'failed') {
+          noteFailure(region, outcome.kind)
+          edgeLog(
+            'warn',
+            canRetry
+              ? 'region failed; trying the next region'
+              : 'region failed; not retrying a request without Idempotency-Key',
+            { region, kind: outcome.kind, error: outcome.detail, requestId },
+          )
+        }
+        return outcome
+      },
+      onRefused: (region, refusal, placement) => {
+        dropPlacement(key.merchantId)
+        timing.note('placement-refused', `${region} ${refusal} epoch ${placement.epoch}`)
+        edgeLog('info', 'region refused the placement; re-reading it', {
+          region,
+          refusal,
+          merchantId: key.merchantId,
+          epoch: placement.epoch,
+          requestId,
+        })
+      },
+    })
+    if (routed.result === 'answered') {
+      const response = routed.response
+      // The edge's steps first, then the region's own (its `app` time).
+      response.headers.set('Server-Timing', timing.header(response.headers.get('Server-Timing')))
+      for (const [name, value] of rateLimitHeaders(limit)) response.headers.set(name, value)
+      return response
+    }
+    if (routed.lastFailure) return routed.lastFailure
     throw new MeridianError({
       kind: 'unavailable',
       code: 'region_unavailable',

@@ -1,8 +1,8 @@
 import { type EdgeSettings, type EdgeVariables, fromEnv } from '@meridian/core/edge-settings'
 
-/** The worker's bindings: its variables (settings.ts) and the API key namespace. */
+/** The worker's bindings: its variables (settings.ts) and the KV namespaces it reads. */
 export type Env = EdgeVariables & {
-  /** sha256(api key) → {merchantId, mode, status}. Keys themselves are never stored. */
+  /** sha256(api key) → {merchantId, mode, status, expiresAtMs?}. Keys themselves are never stored. */
   readonly API_KEYS: KVNamespace
   /** merchant id → placement (core/src/placement.ts), written by the control plane. */
   readonly PLACEMENTS: KVNamespace

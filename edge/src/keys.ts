@@ -1,11 +1,17 @@
 import { MeridianError, merchantIdSchema, sha256Hex } from '@meridian/core'
 import { z } from 'zod'
+import { IsolateCache, kvCacheTtlSec } from './isolate-cache.ts'
 
 /** What an API key stands for. Stored under sha256(key); the key itself is never stored. */
 export const apiKeyRecordSchema = z.object({
   merchantId: merchantIdSchema,
   mode: z.enum(['test', 'live']),
   status: z.enum(['active', 'revoked']),
+  /**
+   * When a rolled key stops working (unix ms), Stripe-style: the old key keeps working until then
+   * while the merchant deploys the new one. Past it, the key is refused exactly like a revoked one.
+   */
+  expiresAtMs: z.number().int().positive().optional(),
 })
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>
 
@@ -18,18 +24,28 @@ function unauthenticated(
   return new MeridianError({ kind: 'authentication', code, message })
 }
 
-/** Key records are cached in the isolate this long: a revocation takes effect within it. */
-export const keyCacheTtlMs = 10_000
+/**
+ * Key records are cached in the isolate this long, so a revocation or a roll takes effect at this
+ * isolate within it (in the cloud, KV's own location cache adds up to `kvCacheTtlSec`). An expiry
+ * is checked on every request against the clock, so it is not delayed by either cache.
+ */
+export const keyCacheTtlMs = 2000
 const keyCacheSizeMax = 10_000
-const keyCache = new Map<string, { stored: unknown; expiresAtMs: number }>()
+const keyCache = new IsolateCache<unknown>(keyCacheTtlMs, keyCacheSizeMax)
 
 async function lookup(kv: KVNamespace, hash: string): Promise<unknown> {
   const cached = keyCache.get(hash)
-  if (cached && cached.expiresAtMs > Date.now()) return cached.stored
-  const stored = await kv.get(hash, { type: 'json', cacheTtl: 60 })
-  if (keyCache.size >= keyCacheSizeMax) keyCache.clear()
-  keyCache.set(hash, { stored, expiresAtMs: Date.now() + keyCacheTtlMs })
+  if (cached) return cached.value
+  const stored = await kv.get(hash, { type: 'json', cacheTtl: kvCacheTtlSec })
+  keyCache.set(hash, stored)
   return stored
+}
+
+/** Whether a stored record lets its key in now: active and, when rolled, not yet expired. */
+export function keyAdmits(record: ApiKeyRecord, nowMs: number): boolean {
+  return (
+    record.status === 'active' && (record.expiresAtMs === undefined || record.expiresAtMs > nowMs)
+  )
 }
 
 /**
@@ -55,7 +71,7 @@ export function keyFromAuthorization(header: string): string {
 
 /**
  * `Authorization: Bearer <key>` or `Basic base64(<key>:)` → the merchant. Unknown, malformed,
- * wrongly encoded and revoked keys and unknown schemes all answer the same 401, so a caller learns
+ * wrongly encoded, revoked and expired keys and unknown schemes all answer the same 401, so a caller learns
  * nothing about which keys exist.
  */
 export async function authenticate(
@@ -71,7 +87,7 @@ export async function authenticate(
   if (!apiKeyPattern.test(key)) throw unauthenticated('api_key_invalid', 'Invalid API key.')
   const stored = await lookup(kv, await sha256Hex(key))
   const record = apiKeyRecordSchema.safeParse(stored)
-  if (!record.success || record.data.status !== 'active')
+  if (!record.success || !keyAdmits(record.data, Date.now()))
     throw unauthenticated('api_key_invalid', 'Invalid API key.')
   return record.data
 }

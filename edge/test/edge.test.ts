@@ -1,5 +1,5 @@
 import { env, SELF } from 'cloudflare:test'
-import { sha256Hex } from '@meridian/core'
+import { samplePlacement, sha256Hex } from '@meridian/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 /**
@@ -24,6 +24,9 @@ beforeAll(async () => {
   await put(keys.limited, 'mer_limited')
   await put(keys.failover, 'mer_acme')
   await put(keys.poison, 'mer_poison')
+  // Homes as the control plane gives the sample merchants (the others route by hash).
+  for (const merchant of ['mer_acme', 'mer_globex'])
+    await env.PLACEMENTS.put(merchant, JSON.stringify(samplePlacement(merchant)))
 })
 
 let n = 0
@@ -162,7 +165,7 @@ describe('routing', () => {
     expect(acme.headers.get('Request-Id')).toMatch(/^req_/)
     // Where the time went: the edge's steps, then the region's own handling.
     expect(acme.headers.get('Server-Timing')).toMatch(
-      /^auth;dur=[\d.]+, ratelimit;dur=[\d.]+, ratelimit-by;desc="(lease|limiter)", region-us-east;dur=[\d.]+, app;dur=[\d.]+$/,
+      /^auth;dur=[\d.]+, ratelimit;dur=[\d.]+, ratelimit-by;desc="(lease|limiter)", placement;dur=[\d.]+, placement-by;desc="(kv|cache) epoch 1", region-us-east;dur=[\d.]+, app;dur=[\d.]+$/,
     )
     const globex = await pay(keys.globex)
     expect(globex.headers.get('Meridian-Region')).toBe('eu-west')
