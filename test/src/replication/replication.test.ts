@@ -309,7 +309,12 @@ describe('placements across the fleet', () => {
       residency: 'eu',
     })
     expect((await put('eu-west', p)).status).toBe(200)
-    // Refused where its data may not live.
+    // Refused where its data may not live, once that region holds the placement (until then a
+    // region admits a merchant it knows nothing of: the edge routes only inside the residency).
+    await eventually(
+      async () => expect((await placementOf('us-east', p.merchantId))?.epoch).toBe(1),
+      30_000,
+    )
     const refused = await fleet.regions['us-east']
       .client(p.merchantId)
       .post(
