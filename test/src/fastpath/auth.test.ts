@@ -1,5 +1,7 @@
-import { edgeSignatureHeader, signEdgeRequest } from '@meridian/core'
+import { edgeSignatureHeader, samplePlacement, signEdgeRequest } from '@meridian/core'
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedPlacements } from '../harness/placements.ts'
 import { startTestRegion, type TestRegion, tableCounts } from '../harness/region.ts'
 
 let region: TestRegion
@@ -71,9 +73,16 @@ describe('regions accept only edge-signed requests', () => {
       .post('/v1/payments', body, 'k-misrouted')
     expect(misrouted.status).toBe(409)
     expect(misrouted.json.error).toMatchObject({ type: 'conflict_error', code: 'region_not_owner' })
-    const stale = await region.client().routedAs('us-east', 0).post('/v1/payments', body, 'k-stale')
+    // The epoch is checked against the placement the region holds, inside the write's transaction.
+    await seedPlacements(region.db, [
+      { ...samplePlacement('mer_acme'), merchantId: 'mer_moved_on', epoch: 2 },
+    ])
+    const stale = await region
+      .client('mer_moved_on')
+      .routedAs('us-east', 1)
+      .post('/v1/payments', body, 'k-stale')
     expect(stale.status).toBe(409)
-    expect(stale.json.error.code).toBe('region_not_owner')
+    expect(stale.json.error.code).toBe('placement_stale')
     expect(await tableCounts(region.db)).toEqual(counts)
   })
 

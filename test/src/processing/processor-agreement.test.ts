@@ -1,8 +1,9 @@
-import { paymentIdFor, requestFingerprint } from '@meridian/core'
+import { paymentIdFor, requestFingerprint, samplePlacement } from '@meridian/core'
 import { dialects, type RunningSimulator, simNames, startSimulator } from '@meridian/processor-sim'
 import { ProcessorSet } from '@meridian/regions'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
+import { seedPlacements } from '../harness/placements.ts'
 import {
   type ProcessingRegion,
   startProcessingRegion,
@@ -16,7 +17,8 @@ import { key, statusIs, waitFor } from './helpers.ts'
  * it; no replication here, so each keeps its own copy) while the processor it routes to first is
  * down. The home region moves on to another processor; the other region must send to the same
  * one, or the customer is authorized twice, at two processors that know nothing of each other's
- * keys. They agree through the fleet's processor register (Upstash). mer_acme's home is us-east.
+ * keys. They agree through the fleet's processor register (Upstash). mer_acme's processing home is
+ * us-east: its placement (seeded in both regions) says so.
  */
 let sims: RunningSimulator[]
 let east: ProcessingRegion
@@ -33,6 +35,9 @@ async function startPair(label: string, pins: 'shared' | 'separate') {
     region: 'eu-west',
     overrides: { processorPins: testPins(pins === 'shared' ? label : `${label}-west`) },
   })
+  // Both regions hold mer_acme's placement, as the control plane leaves it: us-east processes.
+  await seedPlacements(east.db, [samplePlacement('mer_acme')])
+  await seedPlacements(west.db, [samplePlacement('mer_acme')])
 }
 
 beforeAll(async () => {

@@ -1,4 +1,10 @@
-import { decodeEvent } from '@meridian/core'
+import {
+  decodeEvent,
+  movedPlacement,
+  newPlacement,
+  type Placement,
+  fleet as registry,
+} from '@meridian/core'
 import type { InMessage } from '@meridian/platform'
 import type { replicationStatus } from '@meridian/replication'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -6,6 +12,7 @@ import { checkerSuite } from '../drill/checker-suite.ts'
 import { eventually } from '../harness/eventually.ts'
 import { type Fleet, fleetRegions, startFleet } from '../harness/fleet.ts'
 import { readTopic } from '../harness/kafka.ts'
+import { controlClient } from '../harness/placements.ts'
 import { createPayment, key, statusIs, waitFor } from '../processing/helpers.ts'
 
 let fleet: Fleet
@@ -246,3 +253,100 @@ describe('replication across three regions over real Kafka', () => {
 
 // The drills' checker, on this file's three regions.
 checkerSuite(() => fleet)
+
+describe('placements across the fleet', () => {
+  const placementOf = async (region: (typeof fleetRegions)[number], merchantId: string) => {
+    const { rows } = await fleet.regions[region].db.pool.query(
+      'select home, epoch, fenced_epoch from merchant_placements where merchant_id = $1',
+      [merchantId],
+    )
+    return rows[0]
+  }
+  const put = (region: (typeof fleetRegions)[number], p: Placement) =>
+    controlClient(fleet.regions[region], p.merchantId, p.epoch).request(
+      'PUT',
+      `/internal/v1/placements/${p.merchantId}`,
+      { body: p },
+    )
+
+  it('merchant.placement_changed replicates and merges: the higher epoch wins everywhere', async () => {
+    const first = newPlacement(registry, {
+      merchantId: 'mer_moved',
+      home: 'us-east',
+      residency: 'global',
+    })
+    const moved = movedPlacement(registry, first, 'eu-west')
+    // The newer placement lands in one region, the older in another: every region ends at the newer.
+    expect((await put('ap-south', moved)).status).toBe(200)
+    expect((await put('us-east', first)).status).toBe(200)
+    const fenced = await controlClient(fleet.regions['us-east'], first.merchantId, 1).request(
+      'POST',
+      `/internal/v1/placements/${first.merchantId}/fence`,
+      { body: { placement: first } },
+    )
+    expect(fenced.status).toBe(200)
+    for (const region of fleetRegions)
+      await eventually(
+        async () =>
+          expect(await placementOf(region, 'mer_moved')).toEqual({
+            home: 'eu-west',
+            epoch: 2,
+            fenced_epoch: 1,
+          }),
+        30_000,
+      )
+    // The drain step's question: has eu-west applied us-east's marker?
+    const applied = await controlClient(fleet.regions['eu-west'], 'mer_control', 0).get(
+      `/internal/v1/replication/applied?origin=us-east&event=${fenced.json.markerEventId}`,
+    )
+    expect(applied.json).toEqual({ applied: true })
+  })
+
+  it("keeps an eu-resident merchant's events in the eu, but ships its placement everywhere", async () => {
+    const p = newPlacement(registry, {
+      merchantId: 'mer_eu_only',
+      home: 'eu-west',
+      residency: 'eu',
+    })
+    expect((await put('eu-west', p)).status).toBe(200)
+    // Refused where its data may not live, once that region holds the placement (until then a
+    // region admits a merchant it knows nothing of: the edge routes only inside the residency).
+    await eventually(
+      async () => expect((await placementOf('us-east', p.merchantId))?.epoch).toBe(1),
+      30_000,
+    )
+    const refused = await fleet.regions['us-east']
+      .client(p.merchantId)
+      .post(
+        '/v1/payments',
+        { amount: 900, currency: 'eur', payment_method: 'pm_card_visa' },
+        key('eu-at-us'),
+      )
+    expect(refused.status).toBe(403)
+    expect(refused.json.error).toMatchObject({ code: 'merchant_residency' })
+    const client = fleet.regions['eu-west'].client(p.merchantId)
+    const created = await createPayment(client, { amount: 900 })
+    await waitFor(client, created.id, statusIs('captured'))
+    // A later placement event on the merchant's partition: once it is applied elsewhere, every
+    // record before it on that partition was shipped (and applied) or withheld.
+    expect((await put('eu-west', { ...p, epoch: 2 })).status).toBe(200)
+    for (const region of ['us-east', 'ap-south'] as const) {
+      await eventually(
+        async () => expect((await placementOf(region, p.merchantId))?.epoch).toBe(2),
+        30_000,
+      )
+      const { rows } = await fleet.regions[region].db.pool.query(
+        `select (select count(*)::int from payments where merchant_id = $1) as payments,
+                (select count(*)::int from idempotency_keys where merchant_id = $1) as keys,
+                (select count(*)::int from journal_entries where merchant_id = $1) as entries`,
+        [p.merchantId],
+      )
+      expect(rows[0]).toEqual({ payments: 0, keys: 0, entries: 0 })
+    }
+    const { rows } = await fleet.regions['eu-west'].db.pool.query(
+      'select count(*)::int as n from payments where merchant_id = $1',
+      [p.merchantId],
+    )
+    expect(rows[0].n).toBe(1)
+  })
+})
