@@ -7,11 +7,11 @@ import { WorkersCronTrigger } from '@cdktf/provider-cloudflare/lib/workers-cron-
 import { WorkersKvNamespace } from '@cdktf/provider-cloudflare/lib/workers-kv-namespace/index.js'
 import { WorkersRoute } from '@cdktf/provider-cloudflare/lib/workers-route/index.js'
 import { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script/index.js'
-import { type Region, type RegionRegistry, secretNames } from '@meridian/core'
-import { toEnv, variables } from '@meridian/core/edge-settings'
+import { invariant, type Region, type RegionRegistry, secretNames, writeEnv } from '@meridian/core'
+import { toEnv } from '@meridian/core/edge-settings'
 import { Fn, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktn'
 import type { Construct } from 'constructs'
-import type { WranglerSettings } from './edge-settings.ts'
+import { controlPlaneVariables, type WranglerSettings, workerVariables } from './edge-settings.ts'
 
 export interface EdgeBundle {
   /** The worker as `wrangler deploy --dry-run --outdir` wrote it. */
@@ -36,8 +36,9 @@ export const monitorSettings = {
 } as const
 
 /**
- * The edge: the worker and its route, cron and bindings, and per region a Cloudflare pool, monitor
- * and load balancer on the region's origin hostname.
+ * The edge: the worker and its route, cron and bindings (a KV namespace each, Durable Objects with
+ * their migration, variables and secrets), and per region a Cloudflare pool, monitor and load
+ * balancer on the region's origin hostname.
  *
  * The worker is the first line of failover: per request, per merchant, re-signed for the next
  * region (fencing forbids anything else from moving a signed request). The Cloudflare monitors are
@@ -47,6 +48,8 @@ export const monitorSettings = {
  */
 export class EdgeStack extends TerraformStack {
   readonly script: WorkersScript
+  /** One per KV binding of wrangler.toml, in its order. */
+  readonly kvNamespaces: WorkersKvNamespace[]
   readonly pools: LoadBalancerPool[] = []
   readonly loadBalancers: LoadBalancer[] = []
 
@@ -77,11 +80,45 @@ export class EdgeStack extends TerraformStack {
       nullable: false,
     })
 
+    // Only its hash: Terraform never holds the operator key, so neither state nor plan can leak
+    // it. A value that is not a hash (the key pasted by mistake) fails the plan, before any state.
+    const operatorKeySha256 = new TerraformVariable(this, 'operator_key_sha256', {
+      type: 'string',
+      description:
+        'Hex SHA-256 of the first operator key (docs/infrastructure.md: "Control plane")',
+      sensitive: true,
+      nullable: false,
+      validation: [
+        {
+          condition: 'can(regex("^[0-9a-f]{64}$", var.operator_key_sha256))',
+          errorMessage:
+            'operator_key_sha256 is the hex SHA-256 of the operator key (64 lowercase hex digits), never the key itself',
+        },
+      ],
+    }).stringValue
+
     const wrangler = options.wrangler
-    const keys = new WorkersKvNamespace(this, 'api-keys', {
-      accountId,
-      title: `${wrangler.name}-api-keys`,
-    })
+    // The worker's variables, written by its settings module; every other one keeps the default
+    // there. Credentials are secret bindings.
+    const env = {
+      ...toEnv({ edgeSecret, upstash: { url: upstashUrl, token: upstashToken } }),
+      ...writeEnv(controlPlaneVariables, { operatorKeySha256 }),
+    }
+    const taken = [...wrangler.kvBindings, ...wrangler.durableObjects.map((d) => d.name)]
+    invariant(
+      Object.keys(env).every((name) => !taken.includes(name)),
+      `a variable of the edge has the name of a wrangler.toml binding (${taken.join(', ')})`,
+    )
+    // A namespace per binding (API_KEYS → api-keys): each keeps its Terraform address when
+    // another is added, so adding one never replaces (and empties) the others.
+    const kv = wrangler.kvBindings.map((binding) => ({
+      binding,
+      namespace: new WorkersKvNamespace(this, kvNamespaceId(binding), {
+        accountId,
+        title: `${wrangler.name}-${kvNamespaceId(binding)}`,
+      }),
+    }))
+    this.kvNamespaces = kv.map((k) => k.namespace)
     this.script = new WorkersScript(this, 'worker', {
       accountId,
       scriptName: wrangler.name,
@@ -91,21 +128,32 @@ export class EdgeStack extends TerraformStack {
       compatibilityDate: wrangler.compatibilityDate,
       compatibilityFlags: [...wrangler.compatibilityFlags],
       bindings: [
-        ...wrangler.kvBindings.map((name) => ({
+        ...kv.map(({ binding, namespace }) => ({
           type: 'kv_namespace',
-          name,
-          namespaceId: keys.id,
+          name: binding,
+          namespaceId: namespace.id,
         })),
-        // The worker's variables, written by its settings module; every other one keeps the
-        // default there. Credentials are secret bindings.
-        ...Object.entries(
-          toEnv({ edgeSecret, upstash: { url: upstashUrl, token: upstashToken } }),
-        ).map(([name, text]) => ({
-          type: secretNames(variables).includes(name) ? 'secret_text' : 'plain_text',
+        // Classes the worker exports: Cloudflare keeps one namespace per class, so there is no
+        // namespace resource, only the binding and the migration that created the class.
+        ...wrangler.durableObjects.map((d) => ({
+          type: 'durable_object_namespace',
+          name: d.name,
+          className: d.className,
+        })),
+        ...Object.entries(env).map(([name, text]) => ({
+          type: secretNames(workerVariables).includes(name) ? 'secret_text' : 'plain_text',
           name,
           text,
         })),
       ],
+      ...(wrangler.migration
+        ? {
+            migrations: {
+              newTag: wrangler.migration.tag,
+              newSqliteClasses: [...wrangler.migration.newSqliteClasses],
+            },
+          }
+        : {}),
     })
     new WorkersCronTrigger(this, 'probe-cron', {
       accountId,
@@ -185,4 +233,9 @@ export class EdgeStack extends TerraformStack {
       }),
     )
   }
+}
+
+/** `API_KEYS` → `api-keys`: the construct id and title suffix of a binding's KV namespace. */
+function kvNamespaceId(binding: string): string {
+  return binding.toLowerCase().replaceAll('_', '-')
 }

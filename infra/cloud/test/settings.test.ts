@@ -17,6 +17,7 @@ import { simulatorSettings } from '@meridian/processor-sim'
 import { newKeyRingText, regionSettings } from '@meridian/regions'
 import { replicationSettings } from '@meridian/replication'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { workerVariables } from '../src/edge-settings.ts'
 import { resources, type Synthesized, synthesize } from './synth.ts'
 
 /**
@@ -154,7 +155,7 @@ describe('the cloud stacks', () => {
     const script = resources(synth.stack('edge'), 'cloudflare_workers_script')[0]?.[1]
     const bindings = (script?.bindings ?? []) as { name: string; type: string }[]
     found.push(
-      ...problems('edge worker', edgeSettings.variables, {
+      ...problems('edge worker', workerVariables, {
         plain: bindings.filter((b) => b.type === 'plain_text').map((b) => b.name),
         secret: bindings.filter((b) => b.type === 'secret_text').map((b) => b.name),
       }),

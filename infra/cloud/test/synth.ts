@@ -1,8 +1,9 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import type { RegionRegistry } from '@meridian/core'
 import { buildInfra } from '../src/app.ts'
+import { readWranglerSettings, type WranglerSettings, wranglerToml } from '../src/edge-settings.ts'
 import type { EdgeBundle } from '../src/edge-stack.ts'
 import { type StackSummary, summarize, type TerraformJson } from '../src/summary.ts'
 
@@ -13,8 +14,37 @@ export interface Synthesized {
   stack(name: string): TerraformJson
 }
 
+/**
+ * The control plane's part of edge/wrangler.toml (issue 20; docs/control-plane.md), as the edge
+ * declares it. Appended while the file on this branch does not carry it yet; once the file does,
+ * it is read as it is and this text goes unused (then delete it).
+ */
+const controlPlaneToml = `
+[[kv_namespaces]]
+binding = "PLACEMENTS"
+id = "meridian-placements"
+
+[[durable_objects.bindings]]
+name = "FLEET_CONTROL"
+class_name = "FleetControl"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["FleetControl"]
+`
+
+/** edge/wrangler.toml with the control plane's bindings. */
+export function controlPlaneWrangler(): WranglerSettings {
+  const text = readFileSync(wranglerToml, 'utf8')
+  return readWranglerSettings(text.includes('FLEET_CONTROL') ? text : text + controlPlaneToml)
+}
+
 /** Synthesize every stack of a registry into a fresh directory and read the JSON back. */
-export function synthesize(registry: RegionRegistry, bundle: EdgeBundle): Synthesized {
+export function synthesize(
+  registry: RegionRegistry,
+  bundle: EdgeBundle,
+  wrangler?: WranglerSettings,
+): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), 'meridian-synth-'))
   const started = performance.now()
   const edgeDir = join(outdir, 'stacks', 'edge')
@@ -22,6 +52,7 @@ export function synthesize(registry: RegionRegistry, bundle: EdgeBundle): Synthe
     registry,
     outdir,
     edgeBundle: { file: relative(edgeDir, bundle.file), sha256: bundle.sha256 },
+    ...(wrangler ? { wrangler } : {}),
   })
   infra.app.synth()
   const ms = performance.now() - started
