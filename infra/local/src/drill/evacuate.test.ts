@@ -12,6 +12,7 @@ const move = (from: string, to: string, startedMs: number, finishedMs: number): 
   startedMs,
   finishedMs,
   returnedMs: finishedMs + 5,
+  missingAtHandover: 0,
 })
 
 describe('homesAt (failover accounting across planned moves)', () => {

@@ -81,12 +81,12 @@ function planLines(r: Pick<DrillResult, 'plans'>): string[] {
   return [
     'Planned moves (took: start → published, as the control plane timed it; phases as runMove saw them):',
     '',
-    '| plan | merchant | from → to | epoch | took | fencing | draining | publishing |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| plan | merchant | from → to | epoch | took | fencing | draining | publishing | not in the new home at handover |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.plans.flatMap((p) =>
       p.moves.map(
         (m) =>
-          `| ${p.action} ${p.region} | ${m.merchantId} | ${m.from} → ${m.to} | ${m.fromEpoch} → ${m.toEpoch} | ${ms(m.ms)} | ${phase(m.phasesMs, 'fencing')} | ${phase(m.phasesMs, 'draining')} | ${phase(m.phasesMs, 'publishing')} |`,
+          `| ${p.action} ${p.region} | ${m.merchantId} | ${m.from} → ${m.to} | ${m.fromEpoch} → ${m.toEpoch} | ${ms(m.ms)} | ${phase(m.phasesMs, 'fencing')} | ${phase(m.phasesMs, 'draining')} | ${phase(m.phasesMs, 'publishing')} | ${m.missingAtHandover} |`,
       ),
     ),
     '',

@@ -145,7 +145,7 @@ export async function runDrill(
         }
       : {}),
   })
-  const ctx: DrillContext = { runId, log, plans: [] }
+  const ctx: DrillContext = { runId, log, plans: [], acknowledged: load.acknowledged }
   const isHome = homeResolver(load.orders, () => ctx.plans.flatMap((p) => p.moves))
   const loadStart = Date.now()
   load.start()

@@ -1,5 +1,6 @@
 import { sampleMerchants } from '@meridian/core'
 import { moveTimeoutMs, type PlanRun, runRegionPlan } from './evacuate.ts'
+import type { Acknowledged } from './load.ts'
 import { SplitBrainOps } from './ops.ts'
 import type { DrillTopology } from './topology.ts'
 
@@ -46,6 +47,8 @@ export interface DrillContext {
   readonly runId: string
   /** The drill's log: progress lines of a scenario's own steps (a move's phases). */
   readonly log: (line: string) => void
+  /** The load's acknowledged payments so far (the list grows as the run goes on). */
+  readonly acknowledged: readonly Acknowledged[]
   /** split-brain-ops: the operations it sent, and to whom. */
   ops?: SplitBrainOps
   opsMerchant?: string
@@ -225,10 +228,10 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
     exposed: (t) => [t.region],
     detection: () => ({ kind: 'planned', action: 'evacuation' }),
     inject: async (topology, t, ctx) => {
-      ctx.plans.push(await runRegionPlan(topology, 'evacuate', t.region, ctx.log))
+      ctx.plans.push(await runRegionPlan(topology, 'evacuate', t.region, ctx.acknowledged, ctx.log))
     },
     heal: async (topology, t, ctx) => {
-      ctx.plans.push(await runRegionPlan(topology, 'restore', t.region, ctx.log))
+      ctx.plans.push(await runRegionPlan(topology, 'restore', t.region, ctx.acknowledged, ctx.log))
     },
   },
 }
