@@ -19,3 +19,10 @@ export function topicsFor(namespace = ''): RegionTopics {
  * that exists keeps what it has. Regions and replication both create it, so both read this.
  */
 export const eventsPartitionsDefault = 16
+
+/**
+ * The header of an events record naming its merchant's residency, as the origin region's placement
+ * says when its relay publishes it (absent or 'global': anywhere). Replicators ship a merchant's
+ * records only to regions inside it (placement events excepted: every region must hold those).
+ */
+export const residencyHeader = 'residency'

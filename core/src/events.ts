@@ -27,6 +27,7 @@ export const eventTypes = [
   'ledger.entry_posted',
   'idempotency.recorded',
   'merchant.config_changed',
+  'merchant.placement_changed',
   'webhook.replay_requested',
   'counter.incremented',
 ] as const

@@ -21,6 +21,7 @@ export {
   getRefunds,
   insertPaymentBatch,
   type NewPaymentWrite,
+  type RoutedPaymentWrite,
 } from './store/payments.ts'
 export type { Kind } from './store/rows.ts'
 export { getPaymentState } from './store/state.ts'

@@ -27,9 +27,15 @@ import { OutboxRelay } from './outbox/relay.ts'
 import { OutboxSignal } from './outbox/signal.ts'
 import { IdempotencyGuard } from './payments/guard.ts'
 import { MerchantService } from './payments/merchant.ts'
+import { PlacementService } from './payments/placements.ts'
 import { type PaymentPolicy, PaymentService } from './payments/service.ts'
 import { ProcessorSet } from './processors/routing.ts'
-import { type CreateOutcome, insertPaymentBatch, type NewPaymentWrite } from './store/payments.ts'
+import {
+  type CreateOutcome,
+  insertPaymentBatch,
+  type RoutedPaymentWrite,
+} from './store/payments.ts'
+import { jurisdictionOf } from './store/placements.ts'
 import { WebhookDeliverer } from './webhooks/deliverer.ts'
 import { WebhookDispatcher } from './webhooks/dispatcher.ts'
 import { webhookSchedule } from './webhooks/schedule.ts'
@@ -228,12 +234,13 @@ async function startApi(
   onCommitted: () => void,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const { config, pool, log, metrics, clock } = shared
+  const jurisdiction = jurisdictionOf(config.region)
   const redis = await connectRedis(config.redisUrl)
-  const committer = new GroupCommitter<NewPaymentWrite, CreateOutcome>(
+  const committer = new GroupCommitter<RoutedPaymentWrite, CreateOutcome>(
     async (batch) => {
       metrics.groupCommitBatch.observe(batch.length)
       const stopTimer = metrics.groupCommitSeconds.startTimer()
-      const outcomes = await insertPaymentBatch(pool, batch)
+      const outcomes = await insertPaymentBatch(pool, batch, jurisdiction)
       stopTimer()
       onCommitted()
       return outcomes
@@ -253,6 +260,7 @@ async function startApi(
   const gate = new FastPathGate(redis, keyspace(config.redisPrefix), log)
   const payments = new PaymentService({
     region: config.region,
+    jurisdiction,
     pool,
     gate,
     clock,
@@ -264,6 +272,7 @@ async function startApi(
   const guard = new IdempotencyGuard({ pool, gate, policy: () => policy, metrics })
   const merchants = new MerchantService({
     region: config.region,
+    jurisdiction,
     pool,
     gate,
     guard,
@@ -274,10 +283,18 @@ async function startApi(
     webhookSecretKeys: config.webhookSecretKeys,
   })
   let draining = false
+  const placements = new PlacementService({
+    region: config.region,
+    jurisdiction,
+    pool,
+    clock,
+    outboxWritten: onCommitted,
+  })
   const app = createRegionApp({
     region: config.region,
     payments,
     merchants,
+    placements,
     edgeSecret: () => config.edgeSecret.reveal(),
     log,
     metrics,

@@ -42,6 +42,9 @@ export {
 export { listDuplicates } from './store/duplicates.ts'
 export { saveOperation } from './store/operations.ts'
 export { saveRefund } from './store/payments.ts'
+// Placements replicate as merchant.placement_changed events and merge as a join, as the control
+// plane's writes do.
+export { joinPlacement } from './store/placements.ts'
 export type { Row } from './store/rows.ts'
 export type { Table } from './store/table.ts'
 export type { Change } from './workflow/changes.ts'

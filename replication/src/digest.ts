@@ -31,6 +31,7 @@ const sections: Record<string, string> = {
   idempotency: section(tables.idempotencyKeys),
   usage: section(tables.usageCounters),
   conflicts: section(tables.replicationConflicts),
+  placements: section(tables.merchantPlacements),
 }
 
 export interface StateDigest {

@@ -1,14 +1,16 @@
 import {
   type EventEnvelope,
   type IdempotencyReplica,
+  invariant,
   type JournalEntry,
   mergePayment,
   type Operation,
   type Payment,
   type PaymentReplica,
+  placementSchema,
   type Refund,
 } from '@meridian/core'
-import { applyConfigChanges } from '@meridian/regions/replication'
+import { applyConfigChanges, joinPlacement } from '@meridian/regions/replication'
 import type pg from 'pg'
 import {
   mergeEntries,
@@ -26,6 +28,17 @@ interface ReplicatedPayload {
   readonly entries?: readonly JournalEntry[]
   readonly idempotency?: IdempotencyReplica
   readonly changes?: readonly string[]
+  readonly placement?: unknown
+  readonly fencedEpoch?: unknown
+}
+
+/** A placement event's placement and fence, or undefined when it carries none this can trust. */
+function placementOf(p: ReplicatedPayload) {
+  const placement = placementSchema.safeParse(p.placement)
+  if (!placement.success) return undefined
+  const fenced = p.fencedEpoch
+  const fencedEpoch = typeof fenced === 'number' && Number.isSafeInteger(fenced) ? fenced : 0
+  return { placement: placement.data, fencedEpoch: Math.max(0, fencedEpoch) }
 }
 
 /**
@@ -60,6 +73,15 @@ export async function applyEvents(
     if (p.operation) operations.push({ operation: p.operation, hlc: event.hlc })
     if (event.type === 'merchant.config_changed' && p.changes)
       await applyConfigChanges(client, event.merchant_id, p.changes)
+    if (event.type === 'merchant.placement_changed') {
+      // A join (higher epoch wins, fence a maximum): any order of arrival ends in the same row.
+      const changed = placementOf(p)
+      invariant(
+        changed !== undefined && changed.placement.merchantId === event.merchant_id,
+        `placement event ${event.id} carries no placement of ${event.merchant_id}`,
+      )
+      await joinPlacement(client, changed.placement, changed.fencedEpoch)
+    }
   }
   const movedFrom = [
     ...(await mergeRefunds(client, refunds)),

@@ -48,6 +48,12 @@ export function createReplicationMetrics(region: string) {
       labelNames: ['origin'] as const,
       registers: [registry],
     }),
+    withheld: new Counter({
+      name: 'meridian_replication_withheld_total',
+      help: "Records not copied here: their merchant's residency excludes this region.",
+      labelNames: ['origin'] as const,
+      registers: [registry],
+    }),
     shipped: new Counter({
       name: 'meridian_replication_shipped_total',
       help: 'Records copied from another region into this cluster.',

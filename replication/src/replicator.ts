@@ -1,3 +1,4 @@
+import { allowedIn, fleet, residencyHeader, residencySchema } from '@meridian/core'
 import {
   type BusConsumer,
   type BusProducer,
@@ -13,6 +14,21 @@ export interface Link {
   /** The region whose cluster we read. */
   readonly origin: string
   readonly originBus: KafkaBus
+}
+
+/**
+ * Whether a record may be shipped to `destination`: a merchant's data stays inside its residency
+ * (the header its origin's relay stamped from that region's placement; none: global). Placement
+ * events go everywhere: every region must know where a merchant lives, to refuse its writes.
+ */
+export function mayShip(
+  headers: Readonly<Record<string, string | undefined>>,
+  destination: string,
+) {
+  if (headers['event-type'] === 'merchant.placement_changed') return true
+  const residency = residencySchema.safeParse(headers[residencyHeader] ?? 'global')
+  // A residency this version does not know: not shipped (kept in, never leaked out).
+  return residency.success && allowedIn(fleet, residency.data, destination)
 }
 
 /** A record that went around once already must not go around again. */
@@ -83,6 +99,10 @@ export class Replicator {
         const hops = Number(m.headers.hop ?? '0')
         // Never ship a record back to the region it came from, and never twice around.
         if (origin === this.destination || hops >= hopsMax) continue
+        if (!mayShip(m.headers, this.destination)) {
+          this.metrics.withheld.inc({ origin: this.link.origin })
+          continue
+        }
         out.push({
           key: m.key ?? '',
           value: m.value ?? Buffer.alloc(0),

@@ -4,8 +4,10 @@ import { Hono } from 'hono'
 import type { Metrics } from '../metrics.ts'
 import type { MerchantService } from '../payments/merchant.ts'
 import type { ApiResult } from '../payments/outcomes.ts'
+import type { PlacementService } from '../payments/placements.ts'
 import type { PaymentService } from '../payments/service.ts'
 import type { ApiEnv } from './context.ts'
+import { internalApp } from './internal.ts'
 import {
   edgeSignature,
   idempotencyKeyOf,
@@ -19,6 +21,8 @@ export interface RegionAppDeps {
   readonly region: string
   readonly payments: PaymentService
   readonly merchants: MerchantService
+  /** The control plane's endpoints (/internal/v1). */
+  readonly placements: PlacementService
   readonly edgeSecret: () => string
   readonly log: Logger
   readonly metrics: Metrics
@@ -95,6 +99,7 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
   const caller = (c: Parameters<typeof idempotencyKeyOf>[0]) => ({
     merchantId: c.get('merchantId'),
     idempotencyKey: idempotencyKeyOf(c),
+    epoch: c.get('epoch'),
   })
   v1.post('/payments', async (c) => send(await deps.payments.create(caller(c), jsonBody(c))))
   v1.get('/payments', async (c) => send(await deps.payments.list(c.get('merchantId'), queryOf(c))))
@@ -130,5 +135,6 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
     ),
   )
   app.route('/v1', v1)
+  app.route('/internal/v1', internalApp(deps, deps.placements))
   return app
 }

@@ -67,7 +67,7 @@ export function edgeSignature(secret: () => string, region: string): MiddlewareH
       }
       throw unauthenticated('signature_invalid', 'The edge signature does not match this request.')
     }
-    fence(region, outcome.region, outcome.epoch)
+    routedHere(region, outcome.region)
     c.set('merchantId', outcome.merchantId)
     c.set('epoch', outcome.epoch)
     const text = decodeUtf8(bytes)
@@ -79,11 +79,12 @@ export function edgeSignature(secret: () => string, region: string): MiddlewareH
 }
 
 /**
- * Fencing: the signature names the region the edge chose and the registry epoch it chose by. A
- * request meant for another region, or routed by an older registry (a stale edge that still
- * thinks a merchant lives here), must not write here.
+ * The signature names the region the edge chose: a request meant for another region must not be
+ * served here. The epoch it chose by is checked where it can be checked safely, inside each
+ * write's transaction (store/placements.ts admission), never here: a fence may commit between
+ * a check here and the write's commit.
  */
-function fence(self: string, target: string, _epoch: number): void {
+function routedHere(self: string, target: string): void {
   if (target !== self) {
     throw new MeridianError({
       kind: 'conflict',

@@ -1,4 +1,4 @@
-import { fnv1a32 } from '@meridian/core'
+import { fnv1a32, residencyHeader } from '@meridian/core'
 import {
   type BusProducer,
   backoffDelayMs,
@@ -40,6 +40,8 @@ interface OutboxRow {
   hlc: string
   /** The envelope as text: published as-is, never parsed and re-serialized here. */
   envelope: string
+  /** The merchant's residency as this region's placement says ('global' when it has none). */
+  residency: string
 }
 
 /**
@@ -168,9 +170,11 @@ export class OutboxRelay {
   /** Publish one batch in commit order; returns how many rows went out. */
   async publishOnce(): Promise<number> {
     const { rows } = await this.pool.query<OutboxRow>(
-      `select seq, event_id, merchant_id, type, envelope->>'origin_region' as origin_region,
-         envelope->>'hlc' as hlc, envelope::text as envelope
-       from outbox where sent_at is null order by seq limit $1`,
+      `select o.seq, o.event_id, o.merchant_id, o.type, o.envelope->>'origin_region' as origin_region,
+         o.envelope->>'hlc' as hlc, o.envelope::text as envelope,
+         coalesce(p.residency, 'global') as residency
+       from outbox o left join merchant_placements p on p.merchant_id = o.merchant_id
+       where o.sent_at is null order by o.seq limit $1`,
       [this.batchSizeMax],
     )
     this.metrics.outboxBacklog.set(rows.length)
@@ -192,6 +196,8 @@ export class OutboxRelay {
           'event-type': r.type,
           'origin-region': r.origin_region,
           hlc: r.hlc,
+          // Replicators read it to keep the merchant's data inside its residency.
+          [residencyHeader]: r.residency,
         },
         ...(partition === undefined ? {} : { partition }),
       }

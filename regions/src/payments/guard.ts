@@ -8,6 +8,8 @@ import { type ApiResult, answerDecision, rateLimited } from './outcomes.ts'
 export interface Caller {
   readonly merchantId: string
   readonly idempotencyKey: string
+  /** The placement epoch the edge signed: every write is admitted by it (core admitWrite). */
+  readonly epoch: number
 }
 
 export interface GuardDeps {
@@ -44,7 +46,10 @@ export class IdempotencyGuard {
     return outcome
   }
 
-  /** Run `work` for a claimed key; a failure releases the claim so a retry can run again. */
+  /**
+   * Run `work` for a claimed key; a failure releases the claim so a retry can run again (a write
+   * refused by its placement throws too: after the move, its retry must run, not wait in flight).
+   */
   async guarded(
     caller: Caller,
     fingerprint: string,

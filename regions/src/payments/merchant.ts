@@ -7,6 +7,7 @@ import {
   invariant,
   presentBalance,
   requestFingerprint,
+  writeRefusal,
 } from '@meridian/core'
 import { inTransaction } from '@meridian/platform'
 import type pg from 'pg'
@@ -18,6 +19,7 @@ import {
   insertOutbox,
   type StoredResponse,
 } from '../store/payments.ts'
+import { admission } from '../store/placements.ts'
 import {
   createEndpoint,
   listEndpoints,
@@ -38,6 +40,8 @@ export class MerchantService {
   constructor(
     private readonly deps: {
       readonly region: string
+      /** The registry's jurisdiction of `region` (admitWrite's). */
+      readonly jurisdiction: string
       readonly pool: pg.Pool
       readonly gate: FastPathGate
       readonly guard: IdempotencyGuard
@@ -151,6 +155,14 @@ export class MerchantService {
       try {
         let wrote = false
         const answer = await inTransaction(this.deps.pool, async (client) => {
+          // Inside the transaction: a fence committed after this read waits for this edit.
+          const admitted = await admission(
+            client,
+            caller.merchantId,
+            caller.epoch,
+            this.deps.jurisdiction,
+          )
+          if (!admitted.ok) throw writeRefusal(admitted.reason, caller.merchantId)
           const existing = await getIdempotencyRecord(
             client,
             caller.merchantId,

@@ -31,6 +31,7 @@ import {
   type Refund,
   requestFingerprint,
   settlePayment,
+  writeRefusal,
 } from '@meridian/core'
 import type { GroupCommitter, Logger } from '@meridian/platform'
 import type pg from 'pg'
@@ -43,6 +44,7 @@ import {
   type MutationEffect,
   mutatePayment,
   type NewPaymentWrite,
+  type RoutedPaymentWrite,
 } from '../store/payments.ts'
 import { makeEvent } from './events.ts'
 import { type Caller, IdempotencyGuard } from './guard.ts'
@@ -57,10 +59,12 @@ export interface PaymentPolicy {
 
 export interface PaymentServiceDeps {
   readonly region: string
+  /** The registry's jurisdiction of `region`: merchants resident elsewhere are refused here. */
+  readonly jurisdiction: string
   readonly pool: pg.Pool
   readonly gate: FastPathGate
   readonly clock: HybridClock
-  readonly committer: GroupCommitter<NewPaymentWrite, CreateOutcome>
+  readonly committer: GroupCommitter<RoutedPaymentWrite, CreateOutcome>
   readonly policy: (merchantId: string) => PaymentPolicy
   readonly log: Logger
   readonly metrics: Metrics
@@ -121,7 +125,8 @@ export class PaymentService {
         cardCount: gate.cardCount,
         merchantCount: gate.merchantCount,
       })
-      const outcome = await this.deps.committer.submit(write)
+      const outcome = await this.deps.committer.submit({ ...write, epoch: caller.epoch })
+      if (outcome.kind === 'refused') throw writeRefusal(outcome.reason, caller.merchantId)
       if (outcome.kind === 'written') {
         this.deps.metrics.paymentsCreated.inc({ status: write.payment.status })
         return { status: write.idempotency.status, body: write.idempotency.body, replayed: false }
@@ -353,6 +358,7 @@ export class PaymentService {
           paymentId,
           region: this.deps.region,
           idempotency: { key: caller.idempotencyKey, fingerprint },
+          routed: { epoch: caller.epoch, jurisdiction: this.deps.jurisdiction },
         },
         (s) => withIdempotency(decide(s, id), caller, fingerprint, this.deps.region),
       )
@@ -363,6 +369,8 @@ export class PaymentService {
           throw errors.notFound('payment', paymentId)
         case 'rejected':
           throw outcome.error
+        case 'refused':
+          throw writeRefusal(outcome.reason, caller.merchantId)
         case 'existing': {
           const decision = decideIdempotency(outcome.record, fingerprint)
           invariant(decision.kind !== 'new', 'a stored record cannot be new')

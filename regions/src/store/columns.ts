@@ -10,9 +10,12 @@ import {
   type Payment,
   type PaymentStatus,
   type PendingOperation,
+  type Placement,
   type Posting,
   type Refund,
   type RefundStatus,
+  type Residency,
+  residencySchema,
 } from '@meridian/core'
 import {
   bigint,
@@ -21,6 +24,7 @@ import {
   isoDate,
   jsonObject,
   jsonText,
+  type Kind,
   money,
   optionalText,
   optionalTimeMs,
@@ -305,6 +309,35 @@ export const replicationConflicts = defineTable<ReplicationConflict>({
   local: { detected_at: 'when this region found the contradiction' },
 })
 
+const residency = textOf((value): Residency => residencySchema.parse(value))
+const regionList: Kind<string[]> = {
+  ...textList((value) => value as string[]),
+  read: (value) => [...(value as string[])],
+  write: (value) => [...value],
+}
+
+/**
+ * A merchant's placement as this region holds it: written by the control plane's internal API and
+ * by replication's merge (a join, core joinPlacements), read inside every write's transaction.
+ */
+export const merchantPlacements = defineTable<Placement, { fencedEpoch: number }>({
+  name: 'merchant_placements',
+  columns: {
+    merchantId: column('merchant_id', text, { key: true }),
+    home: column('home', text),
+    failover: column('failover', regionList, { digest: `array_to_string(failover, ',')` }),
+    residency: column('residency', residency),
+    epoch: column('epoch', integer),
+    processingHome: column('processing_home', text),
+  },
+  // Merged as a maximum, so it converges too; still each region's own until the markers arrive.
+  extra: { fencedEpoch: column('fenced_epoch', integer, { digest: false }) },
+  local: {
+    fence_marker: "the marker event this region wrote for its latest fence (this region's own)",
+    updated_at: 'when this region last wrote the row',
+  },
+})
+
 /** Every map, for the drift test and the digest. */
 export const tables = {
   payments,
@@ -315,6 +348,7 @@ export const tables = {
   postings,
   usageCounters,
   replicationConflicts,
+  merchantPlacements,
 }
 
 /**

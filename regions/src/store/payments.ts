@@ -1,4 +1,5 @@
 import {
+  admitWrite,
   type EventEnvelope,
   type IdempotencyRecord,
   invariant,
@@ -11,8 +12,16 @@ import {
 } from '@meridian/core'
 import { inTransaction, isTransactionConflict } from '@meridian/platform'
 import type pg from 'pg'
-import { idempotencyKeys, payments, refunds, usageCounters, usageDayOf } from './columns.ts'
+import {
+  idempotencyKeys,
+  merchantPlacements,
+  payments,
+  refunds,
+  usageCounters,
+  usageDayOf,
+} from './columns.ts'
 import { getOperations, saveOperation } from './operations.ts'
+import { admission } from './placements.ts'
 import type { Row } from './rows.ts'
 
 export interface StoredResponse {
@@ -32,7 +41,15 @@ export interface NewPaymentWrite {
   readonly events: readonly EventEnvelope[]
 }
 
-export type CreateOutcome = { readonly kind: 'written' } | { readonly kind: 'key_taken' }
+export type CreateOutcome =
+  | { readonly kind: 'written' }
+  | { readonly kind: 'key_taken' }
+  | { readonly kind: 'refused'; readonly reason: 'moving' | 'stale' | 'residency' }
+
+/** A create as the group committer takes it: the write and the placement epoch it was routed by. */
+export interface RoutedPaymentWrite extends NewPaymentWrite {
+  readonly epoch: number
+}
 
 /**
  * What a create writes of the payment: the rest starts at the column defaults, as empty as
@@ -62,26 +79,43 @@ invariant(
   'a create batch record would carry two fields of one name',
 )
 
+/** What the batch statement reads of each merchant's placement, to admit its writes. */
+const fence = merchantPlacements.pick('epoch', 'residency', 'fencedEpoch')
+
 /**
- * One statement, so one transaction and one round trip, for a whole batch: idempotency records
- * first (the unique key is the truth), then payments and outbox rows only for the requests whose
- * key was new. A key already taken (Redis lost it, or another region's record replicated here)
- * inserts nothing and is answered from the stored record.
+ * One statement, so one transaction and one round trip, for a whole batch. Each write is first
+ * admitted by its merchant's placement (core admitWrite, written here as SQL over the same
+ * snapshot the inserts use; insertPaymentBatch checks every verdict against admitWrite), then
+ * idempotency records (the unique key is the truth), then payments and outbox rows only for the
+ * admitted requests whose key was new. A key already taken (Redis lost it, or another region's
+ * record replicated here) inserts nothing and is answered from the stored record. A refused
+ * merchant's writes insert nothing and never hold back the rest of the batch.
  */
 const insertBatchSql = `
 with input as (
   select x.*, ord from jsonb_array_elements($1::jsonb) with ordinality as j(item, ord),
-  jsonb_to_record(j.item) as x(${created.recordType}, ${createdKey.recordType}, events jsonb)
+  jsonb_to_record(j.item) as x(${created.recordType}, ${createdKey.recordType}, events jsonb, routed_epoch integer)
+), verdict as (
+  select input.ord, input.merchant_id, input.key, input.routed_epoch, mp.merchant_id is not null as known,
+    ${fence.columns.map((c) => `mp.${c.name}`).join(', ')},
+    mp.merchant_id is null or (
+      (mp.residency = 'global' or mp.residency = $2)
+      and input.routed_epoch > mp.fenced_epoch
+      and input.routed_epoch >= mp.epoch
+    ) as admitted
+  from input left join merchant_placements mp on mp.merchant_id = input.merchant_id
+), admitted as (
+  select input.* from input join verdict on verdict.ord = input.ord where verdict.admitted
 ), idem as (
   -- Rows in key order, as every batch writes them: two batches in flight at once wait for each
   -- other's keys in one order and never deadlock.
   insert into idempotency_keys (${createdKeyInsert.names})
-  select ${createdKeyInsert.values} from input
+  select ${createdKeyInsert.values} from admitted
   order by merchant_id, key
   on conflict (${idempotencyKeys.key.names}) do nothing
   returning merchant_id, key
 ), won as (
-  select input.* from input join idem on idem.merchant_id = input.merchant_id and idem.key = input.key
+  select admitted.* from admitted join idem on idem.merchant_id = admitted.merchant_id and idem.key = admitted.key
 ), pay as (
   insert into payments (${created.names}, updated_at, seen_statuses)
   select ${created.fromRecord}, ${payments.sources.createdAtMs}, array[status]
@@ -102,29 +136,41 @@ with input as (
   on conflict (${usageCounters.key.names}) do update set count = usage_counters.count + excluded.count
   returning 1
 )
-select merchant_id, key from idem`
+select verdict.*, idem.key is not null as written
+from verdict left join idem on idem.merchant_id = verdict.merchant_id and idem.key = verdict.key
+order by verdict.ord`
 
-function toBatchItem(w: NewPaymentWrite): Record<string, unknown> {
+function toBatchItem(w: RoutedPaymentWrite): Record<string, unknown> {
   const item = created.record(w.payment)
   createdKey.record(w.idempotency, item)
   item.events = w.events
+  item.routed_epoch = w.epoch
   return item
 }
 
+/** The one outcome of each write of a batch, in the batch's order. */
 export async function insertPaymentBatch(
   pool: pg.Pool,
-  writes: readonly NewPaymentWrite[],
+  writes: readonly RoutedPaymentWrite[],
+  jurisdiction: string,
 ): Promise<CreateOutcome[]> {
   const batch = JSON.stringify(writes.map(toBatchItem))
   const { rows } = await runAgainOnConflict(() =>
-    pool.query<{ merchant_id: string; key: string }>(insertBatchSql, [batch]),
+    pool.query<Row>(insertBatchSql, [batch, jurisdiction]),
   )
-  const won = new Set(rows.map((r) => `${r.merchant_id}\u0000${r.key}`))
-  return writes.map((w) =>
-    won.has(`${w.payment.merchantId}\u0000${w.idempotency.key}`)
-      ? { kind: 'written' }
-      : { kind: 'key_taken' },
-  )
+  invariant(rows.length === writes.length, 'the batch statement answers every write once')
+  return rows.map((row, i): CreateOutcome => {
+    const w = writes[i]
+    invariant(w !== undefined && row.key === w.idempotency.key, 'batch answers in batch order')
+    // The statement's verdict must be admitWrite's (core): the reason comes from admitWrite.
+    const admission = admitWrite(row.known ? fence.read(row) : undefined, w.epoch, jurisdiction)
+    invariant(
+      admission.ok === row.admitted,
+      `the batch statement and admitWrite disagree on ${w.payment.merchantId} at epoch ${w.epoch}`,
+    )
+    if (!admission.ok) return { kind: 'refused', reason: admission.reason }
+    return row.written ? { kind: 'written' } : { kind: 'key_taken' }
+  })
 }
 
 /** How many times one statement runs again after Postgres aborted it in a collision. */
@@ -291,6 +337,7 @@ export type MutationOutcome =
   | { readonly kind: 'not_found' }
   | { readonly kind: 'rejected'; readonly error: MeridianError }
   | { readonly kind: 'existing'; readonly record: IdempotencyRecord }
+  | { readonly kind: 'refused'; readonly reason: 'moving' | 'stale' | 'residency' }
 
 /**
  * Lock the payment, then look for the idempotency record: the lock serializes two requests with
@@ -304,10 +351,20 @@ export async function mutatePayment(
     /** The region serving this request (not necessarily the payment's origin). */
     region: string
     idempotency: { key: string; fingerprint: string }
+    /** The placement epoch the edge routed by, and this region's jurisdiction: admitWrite's. */
+    routed: { epoch: number; jurisdiction: string }
   },
   decide: (state: PaymentState) => Plan<MutationEffect>,
 ): Promise<MutationOutcome> {
   return inTransaction(pool, async (client) => {
+    // First, inside the transaction: a fence committed after this read waits for this write.
+    const admitted = await admission(
+      client,
+      request.merchantId,
+      request.routed.epoch,
+      request.routed.jurisdiction,
+    )
+    if (!admitted.ok) return { kind: 'refused', reason: admitted.reason }
     const payment = await getPayment(client, request.merchantId, request.paymentId, true)
     if (!payment) return { kind: 'not_found' }
     const existing = await getIdempotencyRecord(client, request.merchantId, request.idempotency.key)

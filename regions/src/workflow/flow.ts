@@ -1,14 +1,11 @@
 import type { PaymentState } from '@meridian/core'
 import {
-  fleet,
   type HybridClock,
-  type MerchantId,
   nextStep,
   type Operation,
   type Payment,
   processorKeys,
   type Refund,
-  routeOrder,
   type Step,
   systemOperationId,
 } from '@meridian/core'
@@ -17,6 +14,7 @@ import type pg from 'pg'
 import { PinsUnavailableError, type ProcessorPins } from '../adapters/pins.ts'
 import { type OperationResult, ProcessorError } from '../processors/adapter.ts'
 import type { ProcessorSet, RoutedProcessor } from '../processors/routing.ts'
+import { processingHomeOf } from '../store/placements.ts'
 import { getPaymentState } from '../store/state.ts'
 import { applyChange, claimAttempt, pinProcessor } from './apply-change.ts'
 import * as changes from './changes.ts'
@@ -34,6 +32,9 @@ export interface FlowDeps {
   readonly outboxWritten?: () => void
 }
 
+/** Processing homes one flow remembers before it forgets them all (and reads them again). */
+const processingHomesMax = 100_000
+
 /** Steps one payment may take in a single `advance` (authorize, capture, then refunds). */
 const stepsPerAdvanceMax = 8
 
@@ -45,6 +46,13 @@ const stepsPerAdvanceMax = 8
  * the processor answers without acting twice.
  */
 export class PaymentFlow {
+  /**
+   * Merchants' processing homes as this region's placements name them. Write-once (core
+   * joinPlacements keeps the first), so a value once read never changes: caching it is safe.
+   * A merchant without a row is not cached: its placement may arrive at any moment.
+   */
+  private readonly processingHomes = new Map<string, string>()
+
   constructor(private readonly deps: FlowDeps) {}
 
   async advance(paymentId: string): Promise<void> {
@@ -168,7 +176,8 @@ export class PaymentFlow {
     if (!first) return false
     let pinned: string | null = null
     let attempt: number | undefined
-    if (this.isHome(p) && first.breaker.state !== 'open') {
+    const home = await this.isHome(p)
+    if (home && first.breaker.state !== 'open') {
       attempt = await claimAttempt(this.deps.pool, p.id, first.adapter.name, null)
       if (attempt === undefined) return true
       pinned = first.adapter.name
@@ -189,7 +198,6 @@ export class PaymentFlow {
     // Only the home proposes another processor than the route's first (it alone sent there
     // without asking, and knows those sends certainly did not act); any other region proposes
     // the first, whatever its own breakers say, and waits for it if it is down.
-    const home = this.isHome(p)
     const choice = home
       ? (route.find((r) => r.adapter.name !== pinned && r.breaker.state !== 'open') ?? first)
       : first
@@ -220,8 +228,19 @@ export class PaymentFlow {
     }
   }
 
-  private isHome(p: Payment): boolean {
-    return routeOrder(fleet, p.merchantId as MerchantId)[0] === this.deps.region
+  /**
+   * Whether this region is the merchant's processing home (its placement says so). A region that
+   * holds no placement for the merchant is not: it agrees on the processor first, which is always
+   * safe, only slower.
+   */
+  private async isHome(p: Payment): Promise<boolean> {
+    let home = this.processingHomes.get(p.merchantId)
+    if (home === undefined) {
+      home = await processingHomeOf(this.deps.pool, p.merchantId)
+      if (this.processingHomes.size >= processingHomesMax) this.processingHomes.clear()
+      if (home !== undefined) this.processingHomes.set(p.merchantId, home)
+    }
+    return home === this.deps.region
   }
 
   private authorization(p: Payment) {

@@ -1,5 +1,5 @@
 import { HybridClock } from '@meridian/core'
-import { insertPaymentBatch, type NewPaymentWrite } from '@meridian/regions'
+import { insertPaymentBatch, type RoutedPaymentWrite } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testPayment } from '../harness/events.ts'
 import { createTestDb, type TestDb } from '../harness/pg.ts'
@@ -14,12 +14,13 @@ afterAll(async () => {
 
 const clock = new HybridClock('us-east')
 
-function write(merchantId: string, key: string, seq: number): NewPaymentWrite {
+function write(merchantId: string, key: string, seq: number): RoutedPaymentWrite {
   const payment = testPayment('us-east', clock.now(), merchantId, seq)
   return {
     payment,
     idempotency: { key, fingerprint: `f${seq}`, status: 202, body: '{}' },
     events: [],
+    epoch: 1,
   }
 }
 
@@ -34,8 +35,8 @@ describe('group commits in flight at once', () => {
       const forward = merchants.map((m, i) => write(m, `r${round}_k${i}`, seq++))
       const backward = merchants.map((m, i) => write(m, `r${round}_k${i}`, seq++)).reverse()
       const outcomes = await Promise.all([
-        insertPaymentBatch(db.pool, forward),
-        insertPaymentBatch(db.pool, backward),
+        insertPaymentBatch(db.pool, forward, 'us'),
+        insertPaymentBatch(db.pool, backward, 'us'),
       ])
       const won = outcomes.flat().filter((o) => o.kind === 'written').length
       // Each key is taken by exactly one of the two batches.

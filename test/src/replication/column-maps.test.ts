@@ -139,13 +139,18 @@ const created: Payment = newPayment({
 
 describe('rows written and read through the maps', () => {
   it('a created payment reads back as newPayment made it, amounts exact', async () => {
-    const outcomes = await insertPaymentBatch(db.pool, [
-      {
-        payment: created,
-        idempotency: { key: 'k_columns', fingerprint: 'f', status: 202, body: '{"a":1}' },
-        events: [],
-      },
-    ])
+    const outcomes = await insertPaymentBatch(
+      db.pool,
+      [
+        {
+          payment: created,
+          idempotency: { key: 'k_columns', fingerprint: 'f', status: 202, body: '{"a":1}' },
+          events: [],
+          epoch: 1,
+        },
+      ],
+      'us',
+    )
     expect(outcomes).toEqual([{ kind: 'written' }])
     // The columns a create leaves at their defaults read back as newPayment started them.
     expect(await getPaymentById(db.pool, created.id)).toEqual(created)
