@@ -1,4 +1,4 @@
-import { OperatorApiError, OperatorClient } from '../fleet/client.ts'
+import { OperatorApiError, OperatorClient, operatorCallTimeoutMs } from '../fleet/client.ts'
 import { MoveTimeoutError, runMove } from '../fleet/moves.ts'
 import type { Acknowledged } from './load.ts'
 import type { DrillTopology } from './topology.ts'
@@ -63,6 +63,8 @@ type Plan = readonly (
 function describe(error: unknown): string {
   if (error instanceof MoveTimeoutError)
     return `${error.message} (moveTimeoutMs; the move stays in the control plane at ${error.move.state})`
+  if (error instanceof Error && error.name === 'TimeoutError')
+    return `an operator API call got no answer within operatorCallTimeoutMs (${operatorCallTimeoutMs} ms)`
   if (error instanceof OperatorApiError)
     return `the operator API answered ${error.status} ${error.code}: ${error.message}`
   if (error instanceof Error) return `${error.name}: ${error.message}`
@@ -110,10 +112,13 @@ export async function runRegionPlan(
       continue
     }
     const m = step.merchantId
+    let lastProgress = 'not started'
+    const progress = (line: string) => {
+      lastProgress = line.trim()
+      log(`${action} [${m}] ${line}`)
+    }
     try {
-      const outcome = await runMove(client, m, step.to, (line) => log(`${action} [${m}] ${line}`), {
-        timeoutMs: moveTimeoutMs,
-      })
+      const outcome = await runMove(client, m, step.to, progress, { timeoutMs: moveTimeoutMs })
       const move = outcome.move
       if (outcome.alreadyHome || !move) {
         run.skipped.push({ merchantId: m, reason: `already homed in ${step.to}` })
@@ -140,7 +145,7 @@ export async function runRegionPlan(
         missingAtHandover: missing.length,
       })
     } catch (error) {
-      const failure = `${action} ${region}: ${m} → ${step.to} did not complete: ${describe(error)}`
+      const failure = `${action} ${region}: ${m} → ${step.to} did not complete: ${describe(error)}; last progress: ${lastProgress}`
       run.failures.push(failure)
       log(failure)
     }
