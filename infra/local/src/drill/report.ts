@@ -41,6 +41,7 @@ export function reportMarkdown(r: DrillResult, chartFile: string): string {
     `Load: ${r.load.orders} payments started, ${r.load.acknowledged} acknowledged (${r.load.failovers} by a region other than the merchant's home), ${r.load.rejected} rejected, ${r.load.gaveUp} given up, ${r.load.attempts} HTTP attempts, ${r.load.skipped} not sent (client saturated). After heal: error rate ${pct(r.afterHeal.errorRate)}, p99 ${ms(r.afterHeal.p99Ms)}.`,
     '',
     ...errorLines(r),
+    ...planLines(r),
     `Checker: ${r.checker.acknowledged} acknowledged payments looked up in every region; ${r.checker.payments} keys seen in the databases; ${r.checker.authorizations} authorizations at the processor simulators. State digests: ${Object.entries(
       r.checker.digests,
     )
@@ -68,6 +69,32 @@ function errorLines(r: Pick<DrillResult, 'errors'>): string[] {
       (e) =>
         `| ${e.status} | ${e.error} | ${e.count} | ${e.firstSec.toFixed(1)} s | ${e.lastSec.toFixed(1)} s |`,
     ),
+    '',
+  ]
+}
+
+/** evacuate: every planned move of the evacuation and the restore, timed, and what failed. */
+function planLines(r: Pick<DrillResult, 'plans'>): string[] {
+  if (r.plans.length === 0) return []
+  const phase = (p: Readonly<Record<string, number>>, name: string) =>
+    p[name] === undefined ? '–' : ms(p[name])
+  return [
+    'Planned moves (took: start → published, as the control plane timed it; phases as runMove saw them):',
+    '',
+    '| plan | merchant | from → to | epoch | took | fencing | draining | publishing | not in the new home at handover |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...r.plans.flatMap((p) =>
+      p.moves.map(
+        (m) =>
+          `| ${p.action} ${p.region} | ${m.merchantId} | ${m.from} → ${m.to} | ${m.fromEpoch} → ${m.toEpoch} | ${ms(m.ms)} | ${phase(m.phasesMs, 'fencing')} | ${phase(m.phasesMs, 'draining')} | ${phase(m.phasesMs, 'publishing')} | ${m.missingAtHandover} |`,
+      ),
+    ),
+    '',
+    ...r.plans.map(
+      (p) =>
+        `- ${p.action} ${p.region}: ${p.moves.length} moved, ${p.skipped.length} skipped${p.skipped.map((s) => ` (${s.merchantId}: ${s.reason})`).join('')}, ${p.failures.length} failed, in ${sec(p.finishedMs - p.startedMs)}; the moved merchants' attempts meanwhile: ${p.movedMerchants.attempts}, error rate ${pct(p.movedMerchants.errorRate)}, p99 ${ms(p.movedMerchants.p99Ms)}`,
+    ),
+    ...r.plans.flatMap((p) => p.failures.map((f) => `- **not completed:** ${f}`)),
     '',
   ]
 }

@@ -9,7 +9,8 @@ import {
   settledStatuses,
   unfinishedOperations,
 } from './checker.ts'
-import { type Acknowledged, LoadGenerator } from './load.ts'
+import { homesAt, type MoveRecord, type PlanRun } from './evacuate.ts'
+import { type Acknowledged, LoadGenerator, type Order } from './load.ts'
 import {
   type DrillContext,
   detectionFor,
@@ -22,6 +23,7 @@ import {
   type FailureKind,
   failureKinds,
   firstAnomalyMs,
+  type IsHome,
   recoveryMs,
   summarize,
   window,
@@ -96,6 +98,11 @@ export interface DrillResult {
     readonly failovers: number
   }
   readonly checker: CheckResult
+  /**
+   * evacuate: the evacuation and the restore, each move timed, with what the moved merchants'
+   * attempts saw while the plan ran (empty for the other scenarios).
+   */
+  readonly plans: readonly (PlanRun & { readonly movedMerchants: ReturnType<typeof summarize> })[]
   /** Services that exited on their own during the drill. */
   readonly crashes: readonly (Crash & { readonly atSec: number })[]
   readonly limits: Limits
@@ -115,7 +122,6 @@ export async function runDrill(
   const scenario = scenarios[options.scenario]
   const runId = `${options.scenario}-${Date.now().toString(36)}`
   const startedAt = new Date().toISOString()
-  const homeOf = homeResolver()
   if (options.sabotage === 'no-replication') {
     log('SABOTAGE: stopping every replication process — this run must FAIL')
     await topology.stopReplication()
@@ -139,7 +145,8 @@ export async function runDrill(
         }
       : {}),
   })
-  const ctx: DrillContext = { runId }
+  const ctx: DrillContext = { runId, log, plans: [], acknowledged: load.acknowledged }
+  const isHome = homeResolver(load.orders, () => ctx.plans.flatMap((p) => p.moves))
   const loadStart = Date.now()
   load.start()
   log(
@@ -212,13 +219,13 @@ export async function runDrill(
   const attempts = load.attempts
   const baseline = summarize(window(attempts, loadStart, faultMs))
   const duringFault = summarize(window(attempts, faultMs, healMs))
-  const clientDetection = firstAnomalyMs(attempts, faultMs, baseline.p99Ms, homeOf)
-  const detection = [
-    ...(clientDetection === undefined
-      ? []
-      : [{ ms: clientDetection, by: 'merchants (error, failover or 2× baseline p99)' }]),
-    ...(watch.detectedMs === undefined ? [] : [{ ms: watch.detectedMs, by: watch.describe }]),
-  ].sort((a, b) => a.ms - b.ms)[0]
+  const detection =
+    signal.kind === 'planned'
+      ? {
+          ms: null,
+          by: `not applicable: the fault is a planned ${signal.action} by an operator, not a failure to notice`,
+        }
+      : earliestDetection(firstAnomalyMs(attempts, faultMs, baseline.p99Ms, isHome), watch)
   const rtoMs = recoveryMs(attempts, faultMs, loadEndMs)
   const recovered = await presentEverywhere(topology, atRisk.ids)
   const crashes = serviceCrashes().slice(crashesBefore)
@@ -229,8 +236,16 @@ export async function runDrill(
     convergenceMs,
     errorRateDuringFault: duringFault.errorRate,
   }
-  const verdict = judge(measured, options.limits)
+  // A move that did not complete fails the drill whatever the figures say: the fault was not thrown
+  // (or not healed) as planned.
+  const moveFailures = ctx.plans.flatMap((p) => p.failures)
+  const judged = judge(measured, options.limits)
+  const verdict = {
+    pass: judged.pass && moveFailures.length === 0,
+    failures: [...judged.failures, ...moveFailures],
+  }
   const orders = [...load.orders.values()]
+  const merchantOf = (key: string) => load.orders.get(key)?.merchantId
   return {
     scenario: options.scenario,
     description: scenario.describe(target),
@@ -253,9 +268,7 @@ export async function runDrill(
         quiescedAt === undefined ? null : Math.max(0, quiescedAt - loadEndMs) / 1000,
       loadEndSec: (loadEndMs - loadStart) / 1000,
     },
-    detection: detection
-      ? { ms: Math.round(detection.ms), by: detection.by }
-      : { ms: null, by: 'not detected' },
+    detection,
     rtoMs: rtoMs === undefined ? null : Math.round(rtoMs),
     baseline,
     duringFault,
@@ -275,9 +288,16 @@ export async function runDrill(
       gaveUp: orders.filter((o) => o.outcome === 'gave_up').length,
       attempts: attempts.length,
       skipped: load.skipped,
-      failovers: load.acknowledged.filter((a) => a.region !== homeOf(a.key)).length,
+      failovers: load.acknowledged.filter((a) => !isHome(a.key, a.region, a.ackedAtMs)).length,
     },
     checker,
+    plans: ctx.plans.map((p) => {
+      const moved = new Set(p.moves.map((m) => m.merchantId))
+      const theirs = window(attempts, p.startedMs, p.finishedMs).filter((a) =>
+        moved.has(merchantOf(a.key) ?? ''),
+      )
+      return { ...p, movedMerchants: summarize(theirs) }
+    }),
     crashes: crashes.map((c) => ({ ...c, atSec: (c.atMs - loadStart) / 1000 })),
     limits: options.limits,
     verdict,
@@ -306,13 +326,35 @@ export async function primeTopology(
   return { acknowledged: load.acknowledged.length, attempts: load.attempts.length }
 }
 
-/** The load's keys are `<run>-<n>`, merchant n mod 3 in sorted order: derive the home from it. */
-function homeResolver(): (key: string) => string {
-  const merchants = sampleMerchants.map((m) => m.merchantId).sort()
-  return (key) => {
-    const n = Number(key.slice(key.lastIndexOf('-') + 1))
-    return samplePlacement(merchants[n % merchants.length] ?? '').home
+/**
+ * Whether a region was the paying merchant's home when it answered: the sample home the gateway
+ * onboarded it with, changed by the planned moves made during the run (evacuate). An answer from
+ * the region a merchant was moved to is the home answering, not a failover; while a move runs
+ * both ends count (see homesAt). The merchant comes from the load's own order for the key.
+ */
+function homeResolver(
+  orders: ReadonlyMap<string, Order>,
+  moves: () => readonly MoveRecord[],
+): IsHome {
+  return (key, region, atMs) => {
+    const merchantId = orders.get(key)?.merchantId
+    if (merchantId === undefined) throw new Error(`no order for the key ${key}`)
+    return homesAt(samplePlacement(merchantId).home, moves(), merchantId, atMs).includes(region)
   }
+}
+
+/** The first of the merchants' and the system's signs after the fault. */
+function earliestDetection(
+  clientMs: number | undefined,
+  watch: { readonly detectedMs: number | undefined; readonly describe: string },
+): DrillResult['detection'] {
+  const first = [
+    ...(clientMs === undefined
+      ? []
+      : [{ ms: clientMs, by: 'merchants (error, failover or 2× baseline p99)' }]),
+    ...(watch.detectedMs === undefined ? [] : [{ ms: watch.detectedMs, by: watch.describe }]),
+  ].sort((a, b) => a.ms - b.ms)[0]
+  return first ? { ms: Math.round(first.ms), by: first.by } : { ms: null, by: 'not detected' }
 }
 
 /** Acknowledged payments from `regions` that some other region does not hold yet. */
@@ -366,7 +408,8 @@ function watchSignal(
   }
   const heartbeatAgeMsMax = 2_000
   const loop = async () => {
-    if (signal.kind === 'client') return
+    // Merchants' signs are read from the attempts afterwards; a planned action has none to watch.
+    if (signal.kind === 'client' || signal.kind === 'planned') return
     if (signal.kind === 'heartbeat')
       state.describe = `${signal.observers.join('/')} saw ${signal.origins.join('/')} heartbeats stop (> ${heartbeatAgeMsMax} ms)`
     let baselineFallback: number | undefined

@@ -1,4 +1,6 @@
 import { sampleMerchants } from '@meridian/core'
+import { moveTimeoutMs, type PlanRun, runRegionPlan } from './evacuate.ts'
+import type { Acknowledged } from './load.ts'
 import { SplitBrainOps } from './ops.ts'
 import type { DrillTopology } from './topology.ts'
 
@@ -11,6 +13,8 @@ export const scenarioNames = [
   'partition',
   'slow-region',
   'processor-outage',
+  // Last: it moves merchants, and a failed restore would leave the ones after it with other homes.
+  'evacuate',
 ] as const
 export type ScenarioName = (typeof scenarioNames)[number]
 
@@ -35,13 +39,21 @@ export type DetectionSignal =
     }
   /** Payments start going to the processors after the failing one. */
   | { readonly kind: 'processor-fallback'; readonly failing: string }
+  /** An operator's planned action (evacuate): nothing to detect, detection is not applicable. */
+  | { readonly kind: 'planned'; readonly action: string }
 
 /** What a scenario keeps between its steps, and hands to the checker. */
 export interface DrillContext {
   readonly runId: string
+  /** The drill's log: progress lines of a scenario's own steps (a move's phases). */
+  readonly log: (line: string) => void
+  /** The load's acknowledged payments so far (the list grows as the run goes on). */
+  readonly acknowledged: readonly Acknowledged[]
   /** split-brain-ops: the operations it sent, and to whom. */
   ops?: SplitBrainOps
   opsMerchant?: string
+  /** evacuate: the evacuation and the restore, with every move they made (empty otherwise). */
+  readonly plans: PlanRun[]
 }
 
 export interface Scenario {
@@ -207,6 +219,20 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
     inject: (topology, t) =>
       topology.setSimFaults(t.processor, { errorRate: 0.6, timeoutRate: 0.4, hangMs: 3_000 }),
     heal: (topology, t) => topology.setSimFaults(t.processor, { errorRate: 0, timeoutRate: 0 }),
+  },
+  evacuate: {
+    name: 'evacuate',
+    describe: (t) =>
+      `evacuate ${t.region} through the operator API as \`pnpm fleet evacuate ${t.region}\` does (every merchant homed there moved to its first failover region by a planned, fenced move, each bounded by ${moveTimeoutMs} ms); heal: \`pnpm fleet restore ${t.region}\``,
+    // The old home's writes not yet replicated when the move starts: the drain must carry them over.
+    exposed: (t) => [t.region],
+    detection: () => ({ kind: 'planned', action: 'evacuation' }),
+    inject: async (topology, t, ctx) => {
+      ctx.plans.push(await runRegionPlan(topology, 'evacuate', t.region, ctx.acknowledged, ctx.log))
+    },
+    heal: async (topology, t, ctx) => {
+      ctx.plans.push(await runRegionPlan(topology, 'restore', t.region, ctx.acknowledged, ctx.log))
+    },
   },
 }
 

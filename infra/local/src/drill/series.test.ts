@@ -81,7 +81,7 @@ describe('recoveryMs (RTO)', () => {
 
 describe('firstAnomalyMs (detection by the merchants)', () => {
   const fault = 5_000
-  const home = () => 'us-east'
+  const home = (_key: string, region: string) => region === 'us-east'
   it('sees the first error, failover or slow answer after the fault, at its answer time', () => {
     const calm = steady(0, 20_000, 100, 202)
     expect(firstAnomalyMs(calm, fault, 20, home)).toBeUndefined()

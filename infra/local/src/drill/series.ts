@@ -100,22 +100,26 @@ export function recoveryMs(
   return dipped ? undefined : 0
 }
 
+/** Whether `region` was the home of the merchant paying with `key` when the answer came at `atMs`. */
+export type IsHome = (key: string, region: string, atMs: number) => boolean
+
 /**
  * The first sign, seen by a merchant, that something changed: an error, an answer from a region
- * other than the merchant's home (failover), or latency above `slowFactor` × the baseline p99.
+ * other than the merchant's home at the time (failover), or latency above `slowFactor` × the
+ * baseline p99.
  */
 export function firstAnomalyMs(
   attempts: readonly Attempt[],
   faultMs: number,
   baselineP99Ms: number,
-  homeOf: (key: string) => string,
+  isHome: IsHome,
   slowFactor = 2,
 ): number | undefined {
   const after = attempts
     .filter((a) => a.sentAtMs >= faultMs)
     .sort((a, b) => a.sentAtMs - b.sentAtMs)
   for (const a of after) {
-    const failedOver = a.region !== undefined && a.region !== homeOf(a.key)
+    const failedOver = a.region !== undefined && !isHome(a.key, a.region, a.sentAtMs + a.latencyMs)
     if (!isOk(a) || failedOver || a.latencyMs > baselineP99Ms * slowFactor)
       return a.sentAtMs + a.latencyMs - faultMs
   }

@@ -66,6 +66,11 @@ export class DrillTopology {
     return this.gateway.edge.keys
   }
 
+  /** The run's operator key: the evacuate scenario moves merchants through the operator API. */
+  get operatorKey(): string {
+    return this.gateway.edge.operatorKey
+  }
+
   replicationStatusUrl(region: string): string {
     const r = this.gateway.replication.find((x) => x.region === region)
     if (!r) throw new Error(`no replication process for ${region}`)

@@ -27,16 +27,36 @@ export interface MoveOutcome {
 export const moveStepPauseMs = 200
 
 /**
+ * A move that did not reach `done` within its time: where it stopped and what it waited for. The
+ * move stays in the control plane; running the same move again resumes it.
+ */
+export class MoveTimeoutError extends Error {
+  override readonly name = 'MoveTimeoutError'
+  constructor(
+    readonly move: Move,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `moving ${move.merchantId} ${move.from} → ${move.to} (epoch ${move.fromEpoch} → ${move.toEpoch}) did not finish within ${timeoutMs} ms: still ${move.state}${move.pending.length ? ` (${move.pending.join('; ')})` : ''}`,
+    )
+  }
+}
+
+/**
  * Start (or resume) moving `merchantId` to `to` and step it to the end, reporting each change of
  * state and each new thing it waits for. Safe to run again after a crash: the control plane keeps
- * the move, and starting the same move returns it where it stopped.
+ * the move, and starting the same move returns it where it stopped. With `timeoutMs` it stops
+ * stepping after that long and throws MoveTimeoutError; each call is bounded by
+ * operatorCallTimeoutMs, so it returns or throws within timeoutMs + operatorCallTimeoutMs.
  */
 export async function runMove(
   client: OperatorClient,
   merchantId: string,
   to: string,
   report: (line: string) => void,
+  limits: { readonly timeoutMs?: number } = {},
 ): Promise<MoveOutcome> {
+  const begunMs = Date.now()
   const started = await client.call<{ move?: Move; alreadyHome: boolean }>('POST', '/moves', {
     merchantId,
     to,
@@ -54,6 +74,8 @@ export async function runMove(
   let phaseStart = Date.now()
   let lastPending = ''
   while (move.state !== 'done') {
+    if (limits.timeoutMs !== undefined && Date.now() - begunMs > limits.timeoutMs)
+      throw new MoveTimeoutError(move, limits.timeoutMs)
     const before = move.state
     move = await client.call<Move>('POST', `/moves/${merchantId}/step`)
     if (move.state !== before) {
