@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { type Spec, variables as variablesFor } from '@meridian/core'
+import type { Spec } from '@meridian/core'
 import { variables as edgeVariables } from '@meridian/core/edge-settings'
 import { parse, TomlError } from 'smol-toml'
 import { z } from 'zod'
@@ -71,28 +71,8 @@ const wranglerFile = z.object({
     .optional(),
 })
 
-/**
- * The control plane's first credential: the hex SHA-256 of the first operator key, with which
- * operators mint the others through the operator API (docs/control-plane.md). Only the hash is
- * ever handed over; the key itself stays with whoever provisions.
- *
- * Named here only until core/src/edge-settings.ts, which the worker reads it with, names it too:
- * `workerVariables` lets core's entry win, and then this one is to be deleted.
- */
-interface ControlPlaneInput {
-  readonly operatorKeySha256?: string
-}
-const cp = variablesFor<ControlPlaneInput>()
-export const controlPlaneVariables = {
-  OPERATOR_KEY_SHA256: cp.secret(
-    'operatorKeySha256',
-    z.string().regex(/^[0-9a-f]{64}$/, 'the hex SHA-256 of the first operator key'),
-    (s) => s.operatorKeySha256,
-  ),
-}
-
-/** Every variable the deployed worker is given: core's edge settings and the control plane's. */
-export const workerVariables: Spec = { ...controlPlaneVariables, ...edgeVariables }
+/** Every variable the deployed worker is given: core's edge settings (the operator key hash included). */
+export const workerVariables: Spec = edgeVariables
 
 export function readWranglerSettings(
   text: string = readFileSync(wranglerToml, 'utf8'),

@@ -7,11 +7,11 @@ import { WorkersCronTrigger } from '@cdktf/provider-cloudflare/lib/workers-cron-
 import { WorkersKvNamespace } from '@cdktf/provider-cloudflare/lib/workers-kv-namespace/index.js'
 import { WorkersRoute } from '@cdktf/provider-cloudflare/lib/workers-route/index.js'
 import { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script/index.js'
-import { invariant, type Region, type RegionRegistry, secretNames, writeEnv } from '@meridian/core'
+import { invariant, type Region, type RegionRegistry, secretNames } from '@meridian/core'
 import { toEnv } from '@meridian/core/edge-settings'
 import { Fn, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktn'
 import type { Construct } from 'constructs'
-import { controlPlaneVariables, type WranglerSettings, workerVariables } from './edge-settings.ts'
+import { type WranglerSettings, workerVariables } from './edge-settings.ts'
 
 export interface EdgeBundle {
   /** The worker as `wrangler deploy --dry-run --outdir` wrote it. */
@@ -101,8 +101,11 @@ export class EdgeStack extends TerraformStack {
     // The worker's variables, written by its settings module; every other one keeps the default
     // there. Credentials are secret bindings.
     const env = {
-      ...toEnv({ edgeSecret, upstash: { url: upstashUrl, token: upstashToken } }),
-      ...writeEnv(controlPlaneVariables, { operatorKeySha256 }),
+      ...toEnv({
+        edgeSecret,
+        upstash: { url: upstashUrl, token: upstashToken },
+        operatorKeySha256,
+      }),
     }
     const taken = [...wrangler.kvBindings, ...wrangler.durableObjects.map((d) => d.name)]
     invariant(

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import type { RegionRegistry } from '@meridian/core'
 import { buildInfra } from '../src/app.ts'
-import { readWranglerSettings, type WranglerSettings, wranglerToml } from '../src/edge-settings.ts'
+import { readWranglerSettings, type WranglerSettings } from '../src/edge-settings.ts'
 import type { EdgeBundle } from '../src/edge-stack.ts'
 import { type StackSummary, summarize, type TerraformJson } from '../src/summary.ts'
 
@@ -14,29 +14,9 @@ export interface Synthesized {
   stack(name: string): TerraformJson
 }
 
-/**
- * The control plane's part of edge/wrangler.toml (issue 20; docs/control-plane.md), as the edge
- * declares it. Appended while the file on this branch does not carry it yet; once the file does,
- * it is read as it is and this text goes unused (then delete it).
- */
-const controlPlaneToml = `
-[[kv_namespaces]]
-binding = "PLACEMENTS"
-id = "meridian-placements"
-
-[[durable_objects.bindings]]
-name = "FLEET_CONTROL"
-class_name = "FleetControl"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["FleetControl"]
-`
-
-/** edge/wrangler.toml with the control plane's bindings. */
+/** edge/wrangler.toml as it is, control-plane bindings included. */
 export function controlPlaneWrangler(): WranglerSettings {
-  const text = readFileSync(wranglerToml, 'utf8')
-  return readWranglerSettings(text.includes('FLEET_CONTROL') ? text : text + controlPlaneToml)
+  return readWranglerSettings()
 }
 
 /** Synthesize every stack of a registry into a fresh directory and read the JSON back. */
