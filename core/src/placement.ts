@@ -105,7 +105,7 @@ export function newPlacement(
   return placement
 }
 
-/** The placement after a planned move to `to`: the next epoch; the old home fails over first. */
+/** The placement after a planned move to `to`: the next epoch, failover in registry order after it. */
 export function movedPlacement(registry: RegionRegistry, from: Placement, to: RegionId): Placement {
   const moved: Placement = {
     ...from,

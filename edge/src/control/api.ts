@@ -163,6 +163,9 @@ export function operatorApi(health: HealthBoard) {
   api.post('/moves/:merchant/step', async (c) =>
     c.json(unwrap(await control(c.env).stepMove(by(c), c.req.param('merchant')))),
   )
+  api.post('/moves/:merchant/abort', async (c) =>
+    c.json(unwrap(await control(c.env).abortMove(by(c), c.req.param('merchant')))),
+  )
   api.post('/regions/:region/evacuate', async (c) =>
     c.json({ plan: unwrap(await control(c.env).evacuate(by(c), c.req.param('region'))) }),
   )

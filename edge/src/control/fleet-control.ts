@@ -9,7 +9,7 @@ import {
   type Residency,
 } from '@meridian/core'
 import type { Env } from '../env.ts'
-import { evacuationPlan, lastMove, restorePlan, startMove, stepMove } from './moves.ts'
+import { abortMove, evacuationPlan, lastMove, restorePlan, startMove, stepMove } from './moves.ts'
 import { callRegion } from './regions.ts'
 import { guarded, moveView, notFound, type Row } from './results.ts'
 import { schema } from './schema.ts'
@@ -168,6 +168,7 @@ export class FleetControl extends DurableObject<Env> implements ControlStore {
       )
       this.audit(by, 'merchant.create', id, { name: input.name, placement })
       const unreachable = await this.pushPlacement(placement)
+      this.requirePlaced(placement, unreachable)
       const key = await this.mintKey(by, id, 'test')
       const merchant = this.merchant(id)
       if (!merchant) throw new Error('merchant vanished')
@@ -193,6 +194,24 @@ export class FleetControl extends DurableObject<Env> implements ControlStore {
     }
     await this.env.PLACEMENTS.put(placement.merchantId, JSON.stringify(placement))
     return unreachable
+  }
+
+  /**
+   * A resident merchant gets no key until every region of its jurisdiction holds its placement: a
+   * region without it would admit the merchant's writes as global and replicate them abroad.
+   */
+  private requirePlaced(placement: Placement, unreachable: readonly string[]): void {
+    if (placement.residency === 'global') return
+    const missing = unreachable.filter((u) =>
+      [placement.home, ...placement.failover].some((r) => u.startsWith(`${r}:`)),
+    )
+    if (missing.length > 0)
+      throw new MeridianError({
+        kind: 'unavailable',
+        code: 'region_unavailable',
+        retryAfterSec: 5,
+        message: `${placement.merchantId} (residency ${placement.residency}) has no key yet: ${missing.join('; ')}. Mint one when the region answers: pnpm fleet keys create --merchant ${placement.merchantId}.`,
+      })
   }
 
   private async mintKey(by: Operator, merchantId: string, mode: 'test' | 'live'): Promise<NewKey> {
@@ -225,8 +244,11 @@ export class FleetControl extends DurableObject<Env> implements ControlStore {
     merchantId: string,
     mode: 'test' | 'live',
   ): Promise<Result<NewKey>> {
-    return guarded(() => {
-      if (!this.merchant(merchantId)) throw notFound('merchant', merchantId)
+    return guarded(async () => {
+      const merchant = this.merchant(merchantId)
+      if (!merchant) throw notFound('merchant', merchantId)
+      if (merchant.placement.residency !== 'global')
+        this.requirePlaced(merchant.placement, await this.pushPlacement(merchant.placement))
       return this.mintKey(by, merchantId, mode)
     })
   }
@@ -264,8 +286,13 @@ export class FleetControl extends DurableObject<Env> implements ControlStore {
     })
   }
 
-  /** KV's record of a key, as the edge reads it (edge/src/keys.ts). */
-  private async syncKey(key: KeyView & { hash: string }): Promise<void> {
+  /**
+   * KV's record of a key, as the edge reads it (edge/src/keys.ts), from the row as it is now: a
+   * roll and a revoke interleaving at their awaits must not leave KV with the roll's stale
+   * "active" over the revoke.
+   */
+  private async syncKey(changed: KeyView & { hash: string }): Promise<void> {
+    const key = this.key(changed.id) ?? changed
     await this.env.API_KEYS.put(
       key.hash,
       JSON.stringify({
@@ -340,6 +367,10 @@ export class FleetControl extends DurableObject<Env> implements ControlStore {
 
   async stepMove(by: Operator, merchantId: string): Promise<Result<MoveView>> {
     return guarded(() => stepMove(this, by, merchantId))
+  }
+
+  async abortMove(by: Operator, merchantId: string): Promise<Result<MoveView>> {
+    return guarded(() => abortMove(this, by, merchantId))
   }
 
   async getMove(merchantId: string): Promise<Result<MoveView>> {

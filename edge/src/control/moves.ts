@@ -10,22 +10,36 @@ import type { ControlStore, EvacuationPlan, MoveView, Operator } from './types.t
  * after a crash, carries on where the last one stopped.
  */
 
+/**
+ * Store a step's outcome, only if the move is still in the state the step started from: the
+ * object serves other calls while a step awaits a region, so a slow step of a CLI that was given
+ * up on must not write an old state over a newer one (a finished move back to draining). When it
+ * would, the stored move is returned as it is.
+ */
 function save(
   fc: ControlStore,
   move: MoveView,
   patch: Partial<Pick<MoveView, 'state' | 'markers' | 'pending'>>,
 ): MoveView {
   const next = { ...move, ...patch, updatedMs: Date.now() }
-  fc.sql.exec(
-    'update moves set state = ?, markers = ?, pending = ?, updated_ms = ?, finished_ms = ? where id = ?',
+  const written = fc.sql.exec(
+    'update moves set state = ?, markers = ?, pending = ?, updated_ms = ?, finished_ms = ? where id = ? and state = ?',
     next.state,
     JSON.stringify(next.markers),
     JSON.stringify(next.pending),
     next.updatedMs,
     next.state === 'done' ? next.updatedMs : null,
     move.id,
-  )
+    move.state,
+  ).rowsWritten
+  if (written === 0) return current(fc, move)
   return { ...next, ...(next.state === 'done' ? { finishedMs: next.updatedMs } : {}) }
+}
+
+function current(fc: ControlStore, move: MoveView): MoveView {
+  const [row] = fc.rows('select * from moves where id = ?', move.id)
+  if (!row) throw notFound('move', String(move.id))
+  return moveView(row)
 }
 
 function target(fc: ControlStore, move: MoveView) {
@@ -149,10 +163,13 @@ async function drain(fc: ControlStore, move: MoveView): Promise<MoveView> {
 async function publish(fc: ControlStore, by: Operator, move: MoveView): Promise<MoveView> {
   const next = target(fc, move)
   const unreachable = await fc.pushPlacement(next, move.from)
+  if (current(fc, move).state !== 'publishing') return current(fc, move)
+  // Never back: a placement the merchant has passed already stays passed.
   fc.sql.exec(
-    'update merchants set placement = ? where id = ?',
+    `update merchants set placement = ? where id = ? and json_extract(placement, '$.epoch') < ?`,
     JSON.stringify(next),
     move.merchantId,
+    next.epoch,
   )
   fc.sql.exec(
     'delete from evacuations where region = ? and merchant_id = ?',
@@ -170,6 +187,38 @@ async function publish(fc: ControlStore, by: Operator, move: MoveView): Promise<
     tookMs: (done.finishedMs ?? done.updatedMs) - move.startedMs,
   })
   return done
+}
+
+/**
+ * Give up a move that cannot finish (a region that does not answer its fence, a destination that
+ * never drains): the merchant stays where it is, at the next epoch, which no region has fenced, so
+ * its writes are taken again (and fail over as usual if its home is down). Nothing is drained: the
+ * home keeps its own writes, and what another region took before the fence reaches it by
+ * replication as after any failover. Only before publishing: after that the move has happened.
+ */
+export function abortMove(fc: ControlStore, by: Operator, merchantId: string): MoveView {
+  const move = fc.activeMove(merchantId)
+  if (!move) throw notFound('move in progress of', merchantId)
+  if (move.state !== 'fencing' && move.state !== 'draining')
+    throw new MeridianError({
+      kind: 'conflict',
+      code: 'move_in_progress',
+      message: `${merchantId}'s move is ${move.state}; it can only finish (pnpm fleet move ${merchantId} --to ${move.to}).`,
+    })
+  const merchant = fc.merchant(merchantId)
+  if (!merchant) throw notFound('merchant', merchantId)
+  const stay = { ...merchant.placement, epoch: move.fromEpoch + 1 }
+  const written = fc.sql.exec(
+    `update moves set to_region = ?, target = ?, state = 'publishing', pending = '[]', updated_ms = ? where id = ? and state = ?`,
+    move.from,
+    JSON.stringify(stay),
+    Date.now(),
+    move.id,
+    move.state,
+  ).rowsWritten
+  if (written === 0) return current(fc, move)
+  fc.audit(by, 'move.abort', merchantId, { from: move.from, to: move.to, epoch: stay.epoch })
+  return current(fc, move)
 }
 
 /**

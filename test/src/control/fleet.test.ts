@@ -313,4 +313,32 @@ describe('pnpm fleet against a running gateway', () => {
     expect(after.status).toBe(202)
     expect(after.region).toBe('eu-west')
   })
+
+  it('gives up a move that cannot drain: the merchant stays home at the next epoch and writes again', async () => {
+    const m = await createMerchant('Abort', 'us-east')
+    const links = gateway.replication
+      .find((r) => r.region === 'ap-south')
+      ?.statusUrl.replace(/\/replication\/status$/, '')
+    await fetch(`${links}/replication/links/us-east/pause`, { method: 'POST' })
+    try {
+      const stuck = await cli(['move', m.id, '--to', 'ap-south'], (line, child) => {
+        if (/draining:/.test(line)) child.kill('SIGKILL')
+      })
+      expect(stuck.stdout).toMatch(/fencing done → draining/)
+      // Fenced everywhere at epoch 1: the merchant's writes are refused while the move hangs.
+      const refused = await edge('POST', '/v1/payments', m.key, payment)
+      expect(refused.status).toBe(503)
+      const aborted = await cli(['move', m.id, '--abort'])
+      expect(aborted.code, aborted.stderr).toBe(0)
+      expect(aborted.stdout).toMatch(/aborted: mer_abort stays in us-east/)
+      expect(aborted.stdout).toMatch(/moved mer_abort to us-east at epoch 2/)
+      const paid = await edge('POST', '/v1/payments', m.key, payment)
+      expect(paid.status).toBe(202)
+      expect(paid.region).toBe('us-east')
+    } finally {
+      await fetch(`${links}/replication/links/us-east/resume`, { method: 'POST' })
+    }
+    const audit = await cli(['audit', '--limit', '3'])
+    expect(audit.stdout).toMatch(/move\.abort/)
+  })
 })

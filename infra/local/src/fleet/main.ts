@@ -16,6 +16,7 @@ const usage = `usage: pnpm fleet <command> [options]
   keys roll --merchant <id> [--key <key id>] [--overlap <seconds>]   new key; the old one works --overlap more (default 3600)
   keys revoke --merchant <id> [--key <key id>]
   move <merchant> --to <region>                     planned move; run it again to resume after a crash
+  move <merchant> --abort                           give up a move stuck fencing or draining: the merchant stays, at the next epoch
   evacuate <region>                                 move every merchant homed there to its first failover region
   restore <region>                                  bring back what evacuate moved off it
   audit [--limit <n>]                               who changed what, newest first
@@ -35,6 +36,7 @@ const { values, positionals } = parseArgs({
     key: { type: 'string' },
     overlap: { type: 'string' },
     to: { type: 'string' },
+    abort: { type: 'boolean', default: false },
     limit: { type: 'string', default: '20' },
     help: { type: 'boolean', default: false },
   },
@@ -176,7 +178,14 @@ async function main(): Promise<void> {
     }
   }
   if (command === 'move') {
-    await runMove(client, need(sub, '<merchant>'), need(values.to, '--to'), out)
+    const merchant = need(sub, '<merchant>')
+    if (values.abort) {
+      const aborted = await client.call<{ to: string }>('POST', `/moves/${merchant}/abort`)
+      out(`aborted: ${merchant} stays in ${aborted.to}`)
+      await runMove(client, merchant, aborted.to, out)
+      return
+    }
+    await runMove(client, merchant, need(values.to, '--to'), out)
     return
   }
   if (command === 'evacuate' || command === 'restore') {

@@ -1,4 +1,4 @@
-import { deriveId, fleet, routeOrder } from '@meridian/core'
+import { deriveId, routeOf, samplePlacement } from '@meridian/core'
 import type { Rng } from '@meridian/platform'
 import type { ApiAnswer, ApiRequest, Protocol } from './api.ts'
 import type { ModelRegion } from './region.ts'
@@ -113,7 +113,7 @@ class EdgeHealth {
 
 /**
  * The edge (edge/src/app.ts): each merchant's requests go to its home region, then down its
- * failover order (core's fleet and routeOrder) as the health board orders them; a region that
+ * failover order (the sample merchants' placements) as the health board orders them; a region that
  * times out, refuses or answers 5xx is left for the next. Under the protocol before 2e85293, the
  * edge minted a payment id per request and sent it with every attempt.
  */
@@ -138,7 +138,7 @@ export class Edge {
    * so no further region is tried (the attempt already sent may still be served).
    */
   async forward(req: ClientRequest, gone: () => boolean): Promise<ApiAnswer | undefined> {
-    const route = routeOrder(fleet, req.merchantId)
+    const route = routeOf(samplePlacement(req.merchantId))
     const order = this.health.order(route, this.rng.next())
     for (const region of this.health.dueProbes(route)) void this.probe(region)
     const request: ApiRequest =
