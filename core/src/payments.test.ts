@@ -5,6 +5,7 @@ import { formatHlc } from './hlc.ts'
 import { canonicalJson, decideIdempotency } from './idempotency.ts'
 import { paymentStatuses } from './payment-status.ts'
 import {
+  createPaymentSchema,
   newPayment,
   type Payment,
   paymentMethodFor,
@@ -12,6 +13,7 @@ import {
   planCapture,
   planRefund,
 } from './payments.ts'
+import { parseWith } from './validate.ts'
 
 function payment(overrides: Partial<Payment>): Payment {
   return {
@@ -177,5 +179,17 @@ describe('newPayment', () => {
       declineCode: 'fraud_amount',
       failureMessage: 'too large',
     })
+  })
+})
+
+describe('__proto__ as a key', () => {
+  it('is refused with its path, not dropped on the way to the database (fuzzer seed -1316834370)', () => {
+    const body = JSON.parse(
+      '{"amount":352,"currency":"usd","payment_method":"pm_card_visa","metadata":{"__proto__":"x","a":""}}',
+    )
+    const parsed = parseWith(createPaymentSchema, body)
+    expect(parsed.ok).toBe(false)
+    if (!parsed.ok)
+      expect(parsed.error).toMatchObject({ code: 'parameter_invalid', param: 'metadata.__proto__' })
   })
 })

@@ -36,10 +36,36 @@ export type ParseOutcome<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: MeridianError }
 
+/**
+ * Where a parsed JSON body carries `__proto__` as a key (`metadata.__proto__`), if anywhere. JSON
+ * allows it, but copying it into an object sets the prototype instead of a key, so a validator
+ * drops it silently and it could never be stored as sent (the fuzzer found it vanish).
+ */
+export function protoKeyPath(value: unknown, path = ''): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined
+  for (const key of Object.keys(value)) {
+    const at = path ? `${path}.${key}` : key
+    if (key === '__proto__') return at
+    const found = protoKeyPath((value as Record<string, unknown>)[key], at)
+    if (found) return found
+  }
+  return undefined
+}
+
 export function parseWith<S extends z.ZodType>(
   schema: S,
   input: unknown,
 ): ParseOutcome<z.output<S>> {
+  const proto = protoKeyPath(input)
+  if (proto)
+    return {
+      ok: false,
+      error: errors.invalidRequest(
+        'parameter_invalid',
+        `${proto}: __proto__ is not accepted as a key.`,
+        proto,
+      ),
+    }
   // reportInput: telling "missing" (undefined) from "wrong type" needs the offending value.
   const result = schema.safeParse(input, { reportInput: true })
   if (result.success) return { ok: true, value: result.data }
