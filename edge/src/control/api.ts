@@ -1,7 +1,9 @@
 import {
   constantTimeEqual,
+  decodeUtf8,
   fleet,
   MeridianError,
+  parseJsonObject,
   parseWith,
   regionIdSchema,
   residencySchema,
@@ -60,19 +62,13 @@ async function operatorOf(env: Env, header: string | undefined): Promise<Operato
   return operator
 }
 
+/** The body as the merchant API reads one (UTF-8, a JSON object, storable text), then `schema`. */
 async function body<S extends z.ZodType>(req: Request, schema: S): Promise<z.output<S>> {
-  let json: unknown
-  try {
-    const text = await req.text()
-    json = text ? JSON.parse(text) : {}
-  } catch {
-    throw new MeridianError({
-      kind: 'invalid_request',
-      code: 'body_invalid_json',
-      message: 'The body is not JSON.',
-    })
-  }
-  const parsed = parseWith(schema, json)
+  const text = decodeUtf8(new Uint8Array(await req.arrayBuffer()))
+  if (!text.ok) throw text.error
+  const json = parseJsonObject(text.value)
+  if (!json.ok) throw json.error
+  const parsed = parseWith(schema, json.value)
   if (!parsed.ok) throw parsed.error
   return parsed.value
 }
