@@ -13,6 +13,8 @@ export default defineConfig({
           name: 'unit',
           include: [
             '{core,platform,processor-sim,regions,replication,edge,infra/local}/src/**/*.test.ts',
+            // The benches' own helpers (their HTTP client, their saved-run comparison).
+            'test/bench/**/*.test.ts',
           ],
           environment: 'node',
         },

@@ -1,4 +1,4 @@
-import { Pool } from 'undici'
+import { encodePost, RawPool } from './raw-http.ts'
 
 /** One request the generator sends; built ahead of time so generating load costs little. */
 export interface PreparedRequest {
@@ -49,17 +49,82 @@ export function errorsCell(s: { errorRate: number; failures: string }): string {
   return s.failures ? `${rate} (${s.failures})` : rate
 }
 
-async function send(pool: Pool, r: PreparedRequest): Promise<number> {
-  const res = await pool.request({ method: 'POST', path: r.path, headers: r.headers, body: r.body })
-  await res.body.dump()
-  return res.statusCode
+function send(pool: RawPool, r: PreparedRequest): Promise<number> {
+  return pool.request(encodePost(pool.hostHeader, r.path, r.headers, r.body))
+}
+
+/** One server an open loop sends to, and the requests it sends there. */
+export interface LoadTarget {
+  readonly origin: string
+  readonly next: (i: number) => PreparedRequest
 }
 
 /**
  * Open-loop load at a constant arrival rate (k6's constant-arrival-rate): requests start on
  * schedule whether or not earlier ones finished, and latency counts from the scheduled start,
  * so a slow server cannot hide its queueing (no coordinated omission).
+ *
+ * With several targets each gets `ratePerSec` and they take turns (request i goes to target
+ * i mod n): every target sees the same seconds of the machine, so a difference between them is
+ * theirs and not a noisy neighbour's (or the previous run's leftover work).
  */
+export async function openLoopInterleaved(
+  targets: readonly LoadTarget[],
+  ratePerSec: number,
+  durationSec: number,
+  connections = 256,
+): Promise<LoadResult[]> {
+  const n = targets.length
+  const pools = targets.map((t) => new RawPool(t.origin, connections))
+  const perTarget = Math.floor(ratePerSec * durationSec)
+  const total = perTarget * n
+  const totalRate = ratePerSec * n
+  const latencies = targets.map(() => new Float64Array(perTarget))
+  const statuses = targets.map(() => new Map<number, number>())
+  const errors = targets.map(() => 0)
+  let sent = 0
+  const pending: Promise<void>[] = []
+  const start = performance.now()
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) * totalRate) / 1000))
+    for (; sent < due; sent++) {
+      const k = sent % n
+      const i = Math.floor(sent / n)
+      const scheduled = start + (sent * 1000) / totalRate
+      const lat = latencies[k] as Float64Array
+      const counts = statuses[k] as Map<number, number>
+      pending.push(
+        send(pools[k] as RawPool, (targets[k] as LoadTarget).next(i)).then(
+          (status) => {
+            lat[i] = performance.now() - scheduled
+            counts.set(status, (counts.get(status) ?? 0) + 1)
+          },
+          () => {
+            lat[i] = performance.now() - scheduled
+            errors[k] = (errors[k] ?? 0) + 1
+          },
+        ),
+      )
+    }
+    // Sleep until the next request is due (timers tick in whole milliseconds): spinning here
+    // would take a core from the server on a small machine, and a request sent late has its
+    // latency counted from its schedule anyway.
+    const wait = start + (sent * 1000) / totalRate - performance.now()
+    await new Promise((r) => setTimeout(r, Math.max(1, wait)))
+  }
+  await Promise.all(pending)
+  const durationMs = performance.now() - start
+  for (const p of pools) p.close()
+  return targets.map((_, k) => ({
+    sent: perTarget,
+    durationSec: durationMs / 1000,
+    statuses: statuses[k] as Map<number, number>,
+    errors: errors[k] ?? 0,
+    latenciesMs: latencies[k] as Float64Array,
+  }))
+}
+
+/** Open-loop load on one server (see openLoopInterleaved). */
 export async function openLoop(
   origin: string,
   ratePerSec: number,
@@ -67,38 +132,14 @@ export async function openLoop(
   next: (i: number) => PreparedRequest,
   connections = 256,
 ): Promise<LoadResult> {
-  const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 })
-  const total = Math.floor(ratePerSec * durationSec)
-  const latencies = new Float64Array(total)
-  const statuses = new Map<number, number>()
-  let errors = 0
-  let sent = 0
-  const pending: Promise<void>[] = []
-  const start = performance.now()
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) * ratePerSec) / 1000))
-    for (; sent < due; sent++) {
-      const i = sent
-      const scheduled = start + (i * 1000) / ratePerSec
-      pending.push(
-        send(pool, next(i)).then(
-          (status) => {
-            latencies[i] = performance.now() - scheduled
-            statuses.set(status, (statuses.get(status) ?? 0) + 1)
-          },
-          () => {
-            latencies[i] = performance.now() - scheduled
-            errors += 1
-          },
-        ),
-      )
-    }
-    await new Promise((r) => setImmediate(r))
-  }
-  await Promise.all(pending)
-  const durationMs = performance.now() - start
-  await pool.close()
-  return { sent, durationSec: durationMs / 1000, statuses, errors, latenciesMs: latencies }
+  const [result] = await openLoopInterleaved(
+    [{ origin, next }],
+    ratePerSec,
+    durationSec,
+    connections,
+  )
+  if (!result) throw new Error('an open loop on one target gave no result')
+  return result
 }
 
 /** Closed loop: `connections` clients each send the next request as soon as one returns. */
@@ -108,7 +149,7 @@ export async function closedLoop(
   durationSec: number,
   next: (i: number) => PreparedRequest,
 ): Promise<LoadResult> {
-  const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 })
+  const pool = new RawPool(origin, connections)
   const latencies: number[] = []
   const statuses = new Map<number, number>()
   let errors = 0
@@ -131,7 +172,7 @@ export async function closedLoop(
     }),
   )
   const durationMs = performance.now() - start
-  await pool.close()
+  pool.close()
   return {
     sent,
     durationSec: durationMs / 1000,

@@ -117,6 +117,11 @@ export class KafkaBroker {
     return `127.0.0.1:${this.port}`
   }
 
+  /** The process group of the wrapper and its JVM (what a bench reads the broker's CPU from). */
+  get processGroup(): number | undefined {
+    return this.running ? this.child?.pid : undefined
+  }
+
   get logFile(): string {
     return join(this.dir, 'broker.log')
   }
