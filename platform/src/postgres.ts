@@ -7,6 +7,8 @@ export interface PgLocation {
   readonly schema?: string
   /** Connections this process may hold; three regions and their workers share one server. */
   readonly poolSizeMax?: number
+  /** Shown in pg_stat_activity: who holds a connection (and whose backends a bench counts). */
+  readonly applicationName?: string
 }
 
 export const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -36,6 +38,9 @@ export function createPool(location: PgLocation): pg.Pool {
     ...(location.schema === undefined ? {} : { options: `-c search_path=${location.schema}` }),
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
+    ...(location.applicationName === undefined
+      ? {}
+      : { application_name: location.applicationName.slice(0, 63) }),
   })
   // A connection dropped by the server (restart, failover, pg_terminate_backend) must not crash
   // the process. pg emits 'error' on the client: the pool listens while the client is idle, but a

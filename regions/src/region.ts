@@ -18,7 +18,7 @@ import type pg from 'pg'
 import { type ProcessorPins, UpstashPins } from './adapters/pins.ts'
 import { createRegionApp } from './api/app.ts'
 import { answerMalformedHttp } from './api/malformed.ts'
-import type { RegionConfig } from './config.ts'
+import { type RegionConfig, roles } from './config.ts'
 import { FastPathGate } from './fastpath/gate.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { DrainGuard } from './outbox/drain.ts'
@@ -72,6 +72,7 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
     url: config.databaseUrl,
     poolSizeMax: config.poolSizeMax,
     ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+    applicationName: `meridian ${config.region} ${roles.filter((r) => config.roles[r]).join(',')}`,
   })
   const shared: Shared = {
     config,

@@ -23,6 +23,13 @@ export interface RelayOptions {
    */
   readonly idlePollMs?: number
   readonly retryDelayMsMax?: number
+  /**
+   * After a batch that was not full, wait this long before the next look (Kafka's linger.ms):
+   * under steady load the relay otherwise loops on batches of a few rows, and every batch costs
+   * a select, a produce request and an update whatever its size. Adds at most this much to an
+   * event's trip; a full batch goes on at once, and an idle relay still wakes at once.
+   */
+  readonly batchLingerMs?: number
   /** Sent rows are kept this long for inspection, then deleted. */
   readonly retentionMs?: number
   /** Where each merchant's events go; default: hashed by key (the producer's partitioner). */
@@ -44,6 +51,9 @@ interface OutboxRow {
   residency: string
 }
 
+/** See RelayOptions.batchLingerMs. */
+export const relayBatchLingerMsDefault = 10
+
 /**
  * The transactional outbox relay: publishes committed outbox rows to the region's Kafka topic in
  * commit order, keyed by merchant, then marks them sent. A crash between publish and mark sends
@@ -61,6 +71,7 @@ export class OutboxRelay {
   private readonly idlePollMs: number
   private readonly retryDelayMsMax: number
   private readonly retentionMs: number
+  private readonly batchLingerMs: number
 
   constructor(
     private readonly pool: pg.Pool,
@@ -73,6 +84,7 @@ export class OutboxRelay {
     this.idlePollMs = options.idlePollMs ?? 500
     this.retryDelayMsMax = options.retryDelayMsMax ?? 5000
     this.retentionMs = options.retentionMs ?? 60 * 60_000
+    this.batchLingerMs = options.batchLingerMs ?? relayBatchLingerMsDefault
   }
 
   /** Wake the relay now (the API calls this after a commit) instead of at the next poll. */
@@ -153,6 +165,8 @@ export class OutboxRelay {
         continue
       }
       if (published === 0 && !this.woken) await this.idle(this.idlePollMs)
+      else if (published > 0 && published < this.batchSizeMax && this.batchLingerMs > 0)
+        await new Promise((r) => setTimeout(r, this.batchLingerMs))
     }
   }
 
@@ -169,14 +183,16 @@ export class OutboxRelay {
 
   /** Publish one batch in commit order; returns how many rows went out. */
   async publishOnce(): Promise<number> {
-    const { rows } = await this.pool.query<OutboxRow>(
-      `select o.seq, o.event_id, o.merchant_id, o.type, o.envelope->>'origin_region' as origin_region,
+    // Named statements: each connection plans them once, not on every batch.
+    const { rows } = await this.pool.query<OutboxRow>({
+      name: 'outbox-unsent',
+      text: `select o.seq, o.event_id, o.merchant_id, o.type, o.envelope->>'origin_region' as origin_region,
          o.envelope->>'hlc' as hlc, o.envelope::text as envelope,
          coalesce(p.residency, 'global') as residency
        from outbox o left join merchant_placements p on p.merchant_id = o.merchant_id
        where o.sent_at is null order by o.seq limit $1`,
-      [this.batchSizeMax],
-    )
+      values: [this.batchSizeMax],
+    })
     this.metrics.outboxBacklog.set(rows.length)
     if (rows.length === 0) return 0
     // A merchant whose partition is changing waits (its rows stay unsent, in order) until its
@@ -203,9 +219,11 @@ export class OutboxRelay {
       }
     })
     await this.producer.send(this.options.topic, messages)
-    await this.pool.query('update outbox set sent_at = now() where seq = any($1::bigint[])', [
-      ready.map((r) => r.seq),
-    ])
+    await this.pool.query({
+      name: 'outbox-mark-sent',
+      text: 'update outbox set sent_at = now() where seq = any($1::bigint[])',
+      values: [ready.map((r) => r.seq)],
+    })
     this.metrics.outboxPublished.inc(ready.length)
     return ready.length
   }

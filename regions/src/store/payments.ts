@@ -156,7 +156,12 @@ export async function insertPaymentBatch(
 ): Promise<CreateOutcome[]> {
   const batch = JSON.stringify(writes.map(toBatchItem))
   const { rows } = await runAgainOnConflict(() =>
-    pool.query<Row>(insertBatchSql, [batch, jurisdiction]),
+    // Named, so each connection plans this statement once, not per batch (~0.4 ms a plan).
+    pool.query<Row>({
+      name: 'insert-payment-batch',
+      text: insertBatchSql,
+      values: [batch, jurisdiction],
+    }),
   )
   invariant(rows.length === writes.length, 'the batch statement answers every write once')
   return rows.map((row, i): CreateOutcome => {
