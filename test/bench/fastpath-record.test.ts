@@ -24,6 +24,7 @@ function record(apiUs: number, generatorUs: number, p99: number): FastpathRecord
         ratePerSec: 1000,
         fast: { okPerSec: 1000, p50: 5, p99, p999: p99, errors: '0.00%' },
         bare: { okPerSec: 1000, p50: 1, p99: 4, p999: 4, errors: '0.00%' },
+        cpuUsPerRequest: { api: apiUs, bare: 60 },
       },
     ],
   }

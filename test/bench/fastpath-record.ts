@@ -29,6 +29,8 @@ export interface FastpathRecord {
     readonly ratePerSec: number
     readonly fast: LatencyFigures
     readonly bare: LatencyFigures
+    /** The API's and bare Hono's own CPU per request over those seconds. */
+    readonly cpuUsPerRequest: { readonly api: number; readonly bare: number }
   }[]
 }
 
@@ -74,6 +76,18 @@ function figures(before: FastpathRecord, now: FastpathRecord): Figure[] {
     out.push([`${rate}/s bare Hono p99`, b?.bare.p99, n?.bare.p99, 'ms'])
     const ratio = (l: typeof b) => (l ? l.fast.p99 / l.bare.p99 : undefined)
     out.push([`${rate}/s p99 ratio to bare Hono`, ratio(b), ratio(n), '×'])
+    out.push([
+      `${rate}/s API CPU per request`,
+      b?.cpuUsPerRequest.api,
+      n?.cpuUsPerRequest.api,
+      'µs',
+    ])
+    out.push([
+      `${rate}/s bare Hono CPU per request`,
+      b?.cpuUsPerRequest.bare,
+      n?.cpuUsPerRequest.bare,
+      'µs',
+    ])
   }
   return out
 }

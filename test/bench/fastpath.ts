@@ -34,6 +34,7 @@ import {
   benchKafkaClient,
   type CpuSource,
   pidsNamed,
+  processCpuSec,
   processGroupPids,
   startCpuMeter,
 } from './cpu.ts'
@@ -273,14 +274,15 @@ async function main(): Promise<void> {
     // 3. Latency against bare Hono, interleaved over the same seconds.
     const latency: FastpathRecord['latency'][number][] = []
     for (const rate of cpuOnly ? [] : [1000, Math.floor(best.okPerSec / 2)]) {
+      const fastRequests = cycle(await prepare(`open${rate}`, rate * durationSec))
+      const bareRequests = cycle(await prepare(`bare${rate}`, rate * durationSec))
+      // The API's and bare Hono's own CPU over the same seconds: what HTTP alone costs here.
+      const cpuBefore = [processCpuSec(region.pid), processCpuSec(bare.pid)]
       const [fast, base] = (
         await openLoopInterleaved(
           [
-            { origin, next: cycle(await prepare(`open${rate}`, rate * durationSec)) },
-            {
-              origin: String(bare.ready.url),
-              next: cycle(await prepare(`bare${rate}`, rate * durationSec)),
-            },
+            { origin, next: fastRequests },
+            { origin: String(bare.ready.url), next: bareRequests },
           ],
           rate,
           durationSec,
@@ -294,7 +296,17 @@ async function main(): Promise<void> {
         p999: x.p999,
         errors: errorsCell(x),
       })
-      latency.push({ ratePerSec: rate, fast: figures(fast), bare: figures(base) })
+      const perRequest = (pid: number, i: number, n: number) =>
+        ((processCpuSec(pid) - (cpuBefore[i] ?? 0)) * 1e6) / Math.max(1, n)
+      latency.push({
+        ratePerSec: rate,
+        fast: figures(fast),
+        bare: figures(base),
+        cpuUsPerRequest: {
+          api: perRequest(region.pid, 0, fast.sent),
+          bare: perRequest(bare.pid, 1, base.sent),
+        },
+      })
       await drained()
     }
 
@@ -368,6 +380,12 @@ function printRecord(
     }
     log(
       `| ${l.ratePerSec}/s | ratio | | ${fmt(l.fast.p50 / l.bare.p50)}× | ${fmt(l.fast.p99 / l.bare.p99)}× | ${fmt(l.fast.p999 / l.bare.p999)}× | |`,
+    )
+  }
+  log('')
+  for (const l of record.latency) {
+    log(
+      `CPU per request at ${l.ratePerSec}/s: API ${l.cpuUsPerRequest.api.toFixed(0)} µs, bare Hono ${l.cpuUsPerRequest.bare.toFixed(0)} µs (what HTTP on Node costs here)`,
     )
   }
   log('')
