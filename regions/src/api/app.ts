@@ -1,6 +1,6 @@
 import { buildOpenApi, errors, MeridianError, toHttpError } from '@meridian/core'
 import { isDatabaseUnavailable, type Logger } from '@meridian/platform'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import type { Metrics } from '../metrics.ts'
 import type { MerchantService } from '../payments/merchant.ts'
 import type { ApiResult } from '../payments/outcomes.ts'
@@ -30,10 +30,27 @@ export interface RegionAppDeps {
   readonly ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>
 }
 
-function send(result: ApiResult): Response {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' }
-  if (result.replayed) headers['Idempotent-Replayed'] = 'true'
-  return new Response(result.body, { status: result.status, headers })
+/** The region's own time so far, for Server-Timing: a caller can tell it from the hops'. */
+function appTiming(c: Context<ApiEnv>): string {
+  return `app;dur=${(performance.now() - c.get('startedMs')).toFixed(2)}`
+}
+
+/**
+ * A route's answer with every header the middleware would add (Request-Id, Meridian-Region,
+ * Server-Timing), made in one go: the hot path never edits a response's headers afterwards.
+ */
+function answer(region: string) {
+  return (c: Context<ApiEnv>, result: ApiResult): Response => {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'Request-Id': c.get('requestId'),
+      'Meridian-Region': region,
+      'Server-Timing': appTiming(c),
+    }
+    if (result.replayed) headers['Idempotent-Replayed'] = 'true'
+    c.set('headed', true)
+    return new Response(result.body, { status: result.status, headers })
+  }
 }
 
 /** The region's HTTP surface: the public v1 API (edge-signed only) plus operations endpoints. */
@@ -42,15 +59,12 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
   const openapi = JSON.stringify(buildOpenApi())
   app.use('*', requestContext(deps.region))
   app.use('*', async (c, next) => {
-    const started = performance.now()
     await next()
-    const ms = performance.now() - started
     deps.metrics.httpSeconds.observe(
       { method: c.req.method, route: c.req.routePath, status: String(c.res.status) },
-      ms / 1000,
+      (performance.now() - c.get('startedMs')) / 1000,
     )
-    // The region's own time, so a caller (or the edge's benchmark) can tell it from the hops'.
-    c.res.headers.append('Server-Timing', `app;dur=${ms.toFixed(2)}`)
+    if (!c.get('headed')) c.res.headers.append('Server-Timing', appTiming(c))
   })
 
   app.onError((thrown, c) => {
@@ -94,6 +108,7 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
   )
   app.get('/openapi.json', (c) => c.body(openapi, 200, { 'Content-Type': 'application/json' }))
 
+  const send = answer(deps.region)
   const v1 = new Hono<ApiEnv>()
   v1.use('*', edgeSignature(deps.edgeSecret, deps.region))
   const caller = (c: Parameters<typeof idempotencyKeyOf>[0]) => ({
@@ -101,36 +116,41 @@ export function createRegionApp(deps: RegionAppDeps): Hono<ApiEnv> {
     idempotencyKey: idempotencyKeyOf(c),
     epoch: c.get('epoch'),
   })
-  v1.post('/payments', async (c) => send(await deps.payments.create(caller(c), jsonBody(c))))
-  v1.get('/payments', async (c) => send(await deps.payments.list(c.get('merchantId'), queryOf(c))))
+  v1.post('/payments', async (c) => send(c, await deps.payments.create(caller(c), jsonBody(c))))
+  v1.get('/payments', async (c) =>
+    send(c, await deps.payments.list(c.get('merchantId'), queryOf(c))),
+  )
   v1.get('/payments/:id', async (c) =>
-    send(await deps.payments.retrieve(c.get('merchantId'), pathId(c, 'payment'))),
+    send(c, await deps.payments.retrieve(c.get('merchantId'), pathId(c, 'payment'))),
   )
   v1.post('/payments/:id/capture', async (c) =>
-    send(await deps.payments.capture(caller(c), pathId(c, 'payment'), jsonBody(c))),
+    send(c, await deps.payments.capture(caller(c), pathId(c, 'payment'), jsonBody(c))),
   )
   v1.post('/payments/:id/cancel', async (c) =>
-    send(await deps.payments.cancel(caller(c), pathId(c, 'payment'), jsonBody(c))),
+    send(c, await deps.payments.cancel(caller(c), pathId(c, 'payment'), jsonBody(c))),
   )
   v1.post('/payments/:id/refunds', async (c) =>
-    send(await deps.payments.refund(caller(c), pathId(c, 'payment'), jsonBody(c))),
+    send(c, await deps.payments.refund(caller(c), pathId(c, 'payment'), jsonBody(c))),
   )
-  v1.get('/balance', async (c) => send(await deps.merchants.balance(c.get('merchantId'))))
+  v1.get('/balance', async (c) => send(c, await deps.merchants.balance(c.get('merchantId'))))
   v1.post('/webhook_endpoints', async (c) =>
     send(
+      c,
       await deps.merchants.createWebhookEndpoint(caller(c), jsonBody(c), c.get('mode') === 'live'),
     ),
   )
   v1.get('/webhook_endpoints', async (c) =>
-    send(await deps.merchants.listWebhookEndpoints(c.get('merchantId'))),
+    send(c, await deps.merchants.listWebhookEndpoints(c.get('merchantId'))),
   )
   v1.post('/webhook_endpoints/:id/replay', async (c) =>
     send(
+      c,
       await deps.merchants.replayWebhooks(caller(c), pathId(c, 'webhook endpoint'), jsonBody(c)),
     ),
   )
   v1.post('/webhook_endpoints/:id/roll_secret', async (c) =>
     send(
+      c,
       await deps.merchants.rollWebhookSecret(caller(c), pathId(c, 'webhook endpoint'), jsonBody(c)),
     ),
   )

@@ -1,6 +1,10 @@
 /** Per-request values the middleware establishes for the routes. */
 export interface ApiVariables {
   requestId: string
+  /** performance.now() when the request reached this region (Server-Timing's app step). */
+  startedMs: number
+  /** The response was made with every header the region adds (see app.ts send). */
+  headed: boolean
   /** Set only after the edge signature verified. */
   merchantId: string
   epoch: number

@@ -23,7 +23,11 @@ export function requestContext(region: string): MiddlewareHandler<ApiEnv> {
     const incoming = c.req.header('Request-Id')
     const requestId = incoming && requestIdPattern.test(incoming) ? incoming : newId('request')
     c.set('requestId', requestId)
+    c.set('startedMs', performance.now())
     await next()
+    // A response the routes made whole already has them: touching c.res.headers would turn
+    // the server's cached plain-object headers into a Headers object for nothing.
+    if (c.get('headed')) return
     c.res.headers.set('Request-Id', requestId)
     c.res.headers.set('Meridian-Region', region)
   }
