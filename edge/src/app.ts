@@ -137,10 +137,10 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
     checkRequestLine(c.req.raw)
     const settings = settingsOf(c.env)
     const timing = new ServerTiming()
-    const key = await timing.measure('auth', () =>
-      authenticate(c.env.API_KEYS, c.req.header('Authorization')),
-    )
     const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work)
+    const key = await timing.measure('auth', () =>
+      authenticate(c.env.API_KEYS, c.req.header('Authorization'), background),
+    )
     const limit = await timing.measure('ratelimit', () =>
       limiterFor(settings.upstash, settings.rateLimitPerSec).admit(key.merchantId, background),
     )
@@ -176,7 +176,7 @@ export function createEdgeApp(registry: RegionRegistry = fleet) {
       placementWaitMsMax: settings.placementWaitMsMax,
       placement: async (fresh) => {
         const found = await timing.measure(fresh ? 'placement-fresh' : 'placement', () =>
-          lookupPlacement(c.env.PLACEMENTS, registry, key.merchantId, fresh),
+          lookupPlacement(c.env.PLACEMENTS, registry, key.merchantId, fresh, background),
         )
         timing.note('placement-by', `${found.source} epoch ${found.placement.epoch}`)
         return found.placement

@@ -1,6 +1,7 @@
 import { MeridianError, merchantIdSchema, sha256Hex } from '@meridian/core'
 import { z } from 'zod'
 import { IsolateCache, kvCacheTtlSec } from './isolate-cache.ts'
+import type { Background } from './lease.ts'
 
 /** What an API key stands for. Stored under sha256(key); the key itself is never stored. */
 export const apiKeyRecordSchema = z.object({
@@ -33,11 +34,17 @@ export const keyCacheTtlMs = 2000
 const keyCacheSizeMax = 10_000
 const keyCache = new IsolateCache<unknown>(keyCacheTtlMs, keyCacheSizeMax)
 
-async function lookup(kv: KVNamespace, hash: string): Promise<unknown> {
+async function lookup(kv: KVNamespace, hash: string, background?: Background): Promise<unknown> {
+  const read = () => kv.get(hash, { type: 'json', cacheTtl: kvCacheTtlSec })
   const cached = keyCache.get(hash)
-  if (cached) return cached.value
-  const stored = await kv.get(hash, { type: 'json', cacheTtl: kvCacheTtlSec })
-  keyCache.set(hash, stored)
+  if (cached) {
+    if (cached.refresh && background) keyCache.refreshIn(background, hash, read)
+    else if (cached.refresh) keyCache.refreshFailed(hash)
+    return cached.value
+  }
+  const began = Date.now()
+  const stored = await read()
+  keyCache.set(hash, stored, began)
   return stored
 }
 
@@ -77,6 +84,8 @@ export function keyFromAuthorization(header: string): string {
 export async function authenticate(
   kv: KVNamespace,
   header: string | undefined,
+  /** The request's waitUntil, for refreshing the cached record ahead of its expiry. */
+  background?: Background,
 ): Promise<ApiKeyRecord> {
   if (header === undefined)
     throw unauthenticated(
@@ -85,7 +94,7 @@ export async function authenticate(
     )
   const key = keyFromAuthorization(header)
   if (!apiKeyPattern.test(key)) throw unauthenticated('api_key_invalid', 'Invalid API key.')
-  const stored = await lookup(kv, await sha256Hex(key))
+  const stored = await lookup(kv, await sha256Hex(key), background)
   const record = apiKeyRecordSchema.safeParse(stored)
   if (!record.success || !keyAdmits(record.data, Date.now()))
     throw unauthenticated('api_key_invalid', 'Invalid API key.')

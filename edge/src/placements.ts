@@ -6,6 +6,7 @@ import {
   type RegionRegistry,
 } from '@meridian/core'
 import { IsolateCache, kvCacheTtlSec } from './isolate-cache.ts'
+import type { Background } from './lease.ts'
 import { edgeLog } from './log.ts'
 
 /**
@@ -60,24 +61,31 @@ export async function lookupPlacement(
   registry: RegionRegistry,
   merchantId: string,
   fresh = false,
+  /** The request's waitUntil, for refreshing the cached placement ahead of its expiry. */
+  background?: Background,
 ): Promise<PlacementLookup> {
+  const read = async () => {
+    const text = await kv.get(merchantId, { type: 'text', cacheTtl: kvCacheTtlSec })
+    return parseStored(registry, merchantId, text === null ? null : jsonOrText(text))
+  }
   const cached = fresh ? undefined : cache.get(merchantId)
   let stored: Placement | undefined
   let source: PlacementSource
   if (cached) {
+    if (cached.refresh && background) cache.refreshIn(background, merchantId, read)
+    else if (cached.refresh) cache.refreshFailed(merchantId)
     stored = cached.value
     source = 'cache'
   } else {
-    let text: string | null
+    const began = Date.now()
     try {
-      text = await kv.get(merchantId, { type: 'text', cacheTtl: kvCacheTtlSec })
+      stored = await read()
     } catch (error) {
       // KV down: the hash route still reaches a region, which fences what it must.
       edgeLog('warn', 'placement read failed; routing by the default', { merchantId, error })
       return { placement: defaultPlacement(registry, merchantId), source: 'default' }
     }
-    stored = parseStored(registry, merchantId, text === null ? null : jsonOrText(text))
-    cache.set(merchantId, stored)
+    cache.set(merchantId, stored, began)
     source = 'kv'
   }
   if (stored) return { placement: stored, source }
