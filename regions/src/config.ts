@@ -97,6 +97,8 @@ export interface RegionConfig extends ProcessSettings {
   readonly partitionMapFile?: string
   /** How often an idle outbox relay looks anyway (writers wake it); default in OutboxRelay. */
   readonly relayIdlePollMs?: number
+  /** How long the relay lingers after a batch that was not full; default in OutboxRelay. */
+  readonly relayBatchLingerMs?: number
   /**
    * The fleet-wide register of which processor authorizes a payment (adapters/pins.ts): Upstash
    * REST, the edge's own global Redis. Needed by the roles that authorize (workers, reconciler).
@@ -331,6 +333,11 @@ export const variables = {
   RELAY_IDLE_POLL_MS: v.plain('relayIdlePollMs', positiveInt.optional(), (s) =>
     text(s.relayIdlePollMs),
   ),
+  RELAY_BATCH_LINGER_MS: v.plain(
+    'relayBatchLingerMs',
+    z.coerce.number().int().min(0).max(1000).optional(),
+    (s) => text(s.relayBatchLingerMs),
+  ),
   UPSTASH_REDIS_REST_URL: v.plain(
     'processorPinsUrl',
     z.url().optional(),
@@ -402,6 +409,9 @@ export function fromEnv(env: Env = process.env): RegionConfig {
     blockedCards: e.BLOCKED_CARDS.split(',').filter((c) => c !== ''),
     ...(e.PARTITION_MAP_FILE ? { partitionMapFile: e.PARTITION_MAP_FILE } : {}),
     ...(e.RELAY_IDLE_POLL_MS ? { relayIdlePollMs: e.RELAY_IDLE_POLL_MS } : {}),
+    ...(e.RELAY_BATCH_LINGER_MS === undefined
+      ? {}
+      : { relayBatchLingerMs: e.RELAY_BATCH_LINGER_MS }),
     ...(e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
       ? {
           processorPins: {

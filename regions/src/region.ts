@@ -127,6 +127,9 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
         lockName,
         drain,
         ...(config.relayIdlePollMs ? { idlePollMs: config.relayIdlePollMs } : {}),
+        ...(config.relayBatchLingerMs === undefined
+          ? {}
+          : { batchLingerMs: config.relayBatchLingerMs }),
       },
       log,
       shared.metrics,

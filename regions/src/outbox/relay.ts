@@ -52,7 +52,7 @@ interface OutboxRow {
 }
 
 /** See RelayOptions.batchLingerMs. */
-export const relayBatchLingerMsDefault = 10
+export const relayBatchLingerMsDefault = 20
 
 /**
  * The transactional outbox relay: publishes committed outbox rows to the region's Kafka topic in
