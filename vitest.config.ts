@@ -13,6 +13,7 @@ export default defineConfig({
           name: 'unit',
           include: [
             '{core,platform,processor-sim,regions,replication,edge,infra/local}/src/**/*.test.ts',
+            'sdk/{src,scripts}/**/*.test.ts',
           ],
           environment: 'node',
         },
