@@ -82,7 +82,9 @@ export async function constructEvent(
       'No signature matches the body with the secret given.',
     )
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as WebhookEvent
+    return JSON.parse(
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body),
+    ) as WebhookEvent
   } catch {
     throw new SignatureVerificationError('body_invalid', 'The signed body is not UTF-8 JSON.')
   }
