@@ -170,8 +170,10 @@ interface AttemptInit {
   readonly idempotencyKey: string | undefined
 }
 
-/** Told apart from the caller's abort, which is never retried. */
-class AttemptTimeout extends Error {}
+/** Told apart from the caller's abort, which is never retried. Named as fetch's own timeouts. */
+class AttemptTimeout extends Error {
+  override readonly name = 'TimeoutError'
+}
 
 async function attemptOnce(
   fetchFn: typeof fetch,
