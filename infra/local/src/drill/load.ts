@@ -85,9 +85,9 @@ export class LoadGenerator {
   skipped = 0
   private inFlight = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | undefined
-  /** Fires `giveUpAfterMs` after the load stops: every retry still going gives up. */
-  private readonly giveUp = new AbortController()
-  private giveUpTimer: NodeJS.Timeout | undefined
+  private stoppedAtMs: number | undefined
+  /** Per order still retrying: aborted to give up, between attempts (see `record`). */
+  private readonly giveUps = new Map<string, AbortController>()
   private readonly random: () => number
   private readonly merchants: string[]
   private readonly clients: ReadonlyMap<string, Meridian>
@@ -127,9 +127,8 @@ export class LoadGenerator {
   /** Stop starting payments; retries of the started ones go on until they finish or give up. */
   async stop(): Promise<void> {
     clearInterval(this.timer)
-    this.giveUpTimer = setTimeout(() => this.giveUp.abort(), clientRetry.giveUpAfterMs)
+    this.stoppedAtMs = Date.now()
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
-    clearTimeout(this.giveUpTimer)
   }
 
   private launch(): void {
@@ -154,6 +153,8 @@ export class LoadGenerator {
   private async run(order: Order): Promise<void> {
     const client = this.clients.get(order.merchantId)
     if (!client) throw new Error(`no API key for ${order.merchantId}`)
+    const giveUp = new AbortController()
+    this.giveUps.set(order.key, giveUp)
     const impatient = this.options.impatient
     const timeoutMs = impatient?.merchants.includes(order.merchantId)
       ? impatient.timeoutMs
@@ -168,7 +169,7 @@ export class LoadGenerator {
         },
         {
           idempotencyKey: order.key,
-          signal: this.giveUp.signal,
+          signal: giveUp.signal,
           timeoutMs,
         },
       )
@@ -179,11 +180,9 @@ export class LoadGenerator {
         this.acknowledge(order, thrown.payment.id, thrown.payment.region)
         return
       }
-      if (this.giveUp.signal.aborted && thrown === this.giveUp.signal.reason) {
-        order.outcome = 'gave_up'
-        return
-      }
-      order.outcome = 'rejected'
+      order.outcome = giveUp.signal.aborted ? 'gave_up' : 'rejected'
+    } finally {
+      this.giveUps.delete(order.key)
     }
   }
 
@@ -201,9 +200,14 @@ export class LoadGenerator {
   }
 
   private record(a: AttemptInfo): void {
+    // Give up once an attempt failed this long after the load stopped: never cut one in flight.
+    const key = a.idempotencyKey ?? ''
+    const late =
+      this.stoppedAtMs !== undefined && Date.now() - this.stoppedAtMs > clientRetry.giveUpAfterMs
+    if (a.retryInMs !== undefined && late) this.giveUps.get(key)?.abort()
     const error = a.error === undefined ? undefined : failureOf(a.error)
     this.attempts.push({
-      key: a.idempotencyKey ?? '',
+      key,
       sentAtMs: a.sentAtMs,
       latencyMs: a.latencyMs,
       status: a.status,

@@ -80,6 +80,8 @@ export class SplitBrainOps {
   private readonly meridian: Meridian
   /** The last attempt of each key: a call given up on reports what its last attempt got. */
   private readonly heard = new Map<string, Heard>()
+  /** Calls still retrying, by key: when each started, and how to give it up between attempts. */
+  private readonly calls = new Map<string, { startedMs: number; giveUp: AbortController }>()
 
   constructor(
     edgeUrl: string,
@@ -93,8 +95,7 @@ export class SplitBrainOps {
       timeoutMs: retry.timeoutMs,
       retryDelayMsInitial: 200,
       retryDelayMsMax: 2_000,
-      onAttempt: (a: AttemptInfo) =>
-        this.heard.set(a.idempotencyKey ?? '', { status: a.status, region: a.region }),
+      onAttempt: (a: AttemptInfo) => this.attempted(a),
     })
   }
 
@@ -207,7 +208,18 @@ export class SplitBrainOps {
 
   /** As a merchant sends an operation: its own key, again and again for up to a minute. */
   private callOptions(key: string): RequestOptions {
-    return { idempotencyKey: key, signal: AbortSignal.timeout(retry.giveUpAfterMs) }
+    const giveUp = new AbortController()
+    this.calls.set(key, { startedMs: Date.now(), giveUp })
+    return { idempotencyKey: key, signal: giveUp.signal }
+  }
+
+  /** Keep what the merchant heard; past a minute, give up instead of retrying (never mid-attempt). */
+  private attempted(a: AttemptInfo): void {
+    const key = a.idempotencyKey ?? ''
+    this.heard.set(key, { status: a.status, region: a.region })
+    const call = this.calls.get(key)
+    if (a.retryInMs === undefined) this.calls.delete(key)
+    else if (call && Date.now() - call.startedMs > retry.giveUpAfterMs) call.giveUp.abort()
   }
 
   private heardOf(key: string): Heard {
