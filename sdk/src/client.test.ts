@@ -260,6 +260,8 @@ describe('typed errors', () => {
     expect(thrown).toBeInstanceOf(CardError)
     expect(thrown).toMatchObject({ code: 'fraud_velocity', declineCode: 'fraud_velocity' })
     expect(thrown.payment.id).toBe('pay_1')
+    // Accepted all the same: the answer's facts ride on the payment, as on any other result.
+    expect(thrown.payment.lastResponse).toMatchObject({ status: 202, region: undefined })
   })
 })
 

@@ -1,3 +1,4 @@
+import type { WithResponse } from './response.ts'
 import type { Payment } from './types.ts'
 
 /**
@@ -85,10 +86,11 @@ export class APIError extends MeridianError {
  */
 export class CardError extends MeridianError {
   override readonly name = 'CardError'
-  readonly payment: Payment
+  /** The declined payment, with the answer's `lastResponse` (status, region, request id). */
+  readonly payment: WithResponse<Payment>
   readonly declineCode: string | undefined
 
-  constructor(init: ErrorInit & { readonly payment: Payment }) {
+  constructor(init: ErrorInit & { readonly payment: WithResponse<Payment> }) {
     super(init)
     this.payment = init.payment
     this.declineCode = init.payment.decline_code ?? undefined

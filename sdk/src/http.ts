@@ -1,4 +1,5 @@
 import { ConnectionError, errorFromAnswer, type MeridianError } from './errors.ts'
+import type { ResponseInfo, WithResponse } from './response.ts'
 import { type AttemptOutcome, parseRetryAfterMs, type RetryPolicy, retryDelayMs } from './retry.ts'
 
 /** What every call of one client shares. */
@@ -43,20 +44,6 @@ export interface AttemptInfo {
   /** When the SDK will try again: after this many milliseconds. */
   readonly retryInMs: number | undefined
 }
-
-/** Facts of the answer a call returned, kept on the object as `lastResponse` (not enumerable). */
-export interface ResponseInfo {
-  readonly status: number
-  readonly requestId: string | undefined
-  readonly region: string | undefined
-  readonly idempotencyKey: string | undefined
-  /** The server answered from its idempotency record (an earlier attempt had been carried out). */
-  readonly replayed: boolean
-  /** Attempts the call took, the answered one included. */
-  readonly attempts: number
-}
-
-export type WithResponse<T> = T & { readonly lastResponse: ResponseInfo }
 
 export interface Call {
   readonly method: 'GET' | 'POST'

@@ -12,8 +12,9 @@ export {
   SignatureVerificationError,
 } from './errors.ts'
 export type { components, paths } from './generated/openapi.ts'
-export type { AttemptInfo, RequestOptions, ResponseInfo, WithResponse } from './http.ts'
+export type { AttemptInfo, RequestOptions } from './http.ts'
 export { Listing, type Page } from './list.ts'
+export type { ResponseInfo, WithResponse } from './response.ts'
 export { type RetryPolicy, retryDefaults } from './retry.ts'
 export type * from './types.ts'
 export {

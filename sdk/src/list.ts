@@ -1,5 +1,5 @@
 import { APIError } from './errors.ts'
-import type { WithResponse } from './http.ts'
+import type { WithResponse } from './response.ts'
 
 /** One page of a list, as the API answers it. */
 export interface Page<T> {

@@ -1,4 +1,5 @@
-import { type RequestOptions, request, type Transport, type WithResponse } from '../http.ts'
+import { type RequestOptions, request, type Transport } from '../http.ts'
+import type { WithResponse } from '../response.ts'
 import type { Balance } from '../types.ts'
 
 /** `/v1/balance`: the merchant's ledger balances, pending and available, per currency. */

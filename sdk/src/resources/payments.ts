@@ -1,6 +1,7 @@
 import { CardError } from '../errors.ts'
-import { type RequestOptions, request, type Transport, type WithResponse } from '../http.ts'
+import { type RequestOptions, request, type Transport } from '../http.ts'
 import { Listing } from '../list.ts'
+import type { WithResponse } from '../response.ts'
 import type {
   Payment,
   PaymentCancelParams,

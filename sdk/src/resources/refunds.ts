@@ -1,4 +1,5 @@
-import { type RequestOptions, request, type Transport, type WithResponse } from '../http.ts'
+import { type RequestOptions, request, type Transport } from '../http.ts'
+import type { WithResponse } from '../response.ts'
 import type { Refund, RefundCreateParams } from '../types.ts'
 
 /** `/v1/payments/{id}/refunds`: refund a captured payment, in whole or in part. */

@@ -1,4 +1,5 @@
-import { type RequestOptions, request, type Transport, type WithResponse } from '../http.ts'
+import { type RequestOptions, request, type Transport } from '../http.ts'
+import type { WithResponse } from '../response.ts'
 import type {
   WebhookEndpoint,
   WebhookEndpointCreateParams,

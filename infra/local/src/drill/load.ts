@@ -177,7 +177,7 @@ export class LoadGenerator {
     } catch (thrown) {
       // A payment declined at once was acknowledged all the same (202): it exists, declined.
       if (thrown instanceof CardError) {
-        this.acknowledge(order, thrown.payment.id, thrown.payment.region)
+        this.acknowledge(order, thrown.payment.id, thrown.payment.lastResponse.region)
         return
       }
       order.outcome = giveUp.signal.aborted ? 'gave_up' : 'rejected'
