@@ -4,6 +4,7 @@
  *   core ← platform ← regions ← replication ← infra/local
  *   core ← platform ← processor-sim   (stand-ins: tests, local runs, the money-path model)
  *   core ← edge/src                   (the worker runs on workerd: nothing of Node's)
+ *   sdk/src                           (merchants' client: imports nothing of ours, nothing of Node's)
  *
  * An arrow points at what may be imported. test/ and infra/cloud may import any layer; nothing
  * imports infra/cloud or test/ (except their own files), and nothing has cycles.
@@ -104,6 +105,26 @@ module.exports = {
       'The edge worker runs on workerd: it imports core and its own files, nothing else of ours.',
     ),
     layer(
+      'sdk-stands-alone',
+      '^sdk/src/',
+      '^(core|platform|processor-sim|regions|replication|edge|infra|test)/|^sdk/(?!src/)',
+      'The SDK ships to merchants on its own: it imports its own files, nothing else of ours (its types come from the generated contract).',
+    ),
+    {
+      name: 'sdk-runs-everywhere',
+      comment:
+        'The SDK runs on Node, workerd and browsers: fetch and WebCrypto, no Node built-ins (node:crypto, node:http…).',
+      severity: 'error',
+      from: { path: '^sdk/src/(?!.*\\.test\\.ts$)' },
+      to: { dependencyTypes: ['core'] },
+    },
+    layer(
+      'services-do-not-call-the-sdk',
+      '^(core|platform|processor-sim|regions|replication|edge/src)/',
+      '^sdk/',
+      'The SDK is how merchants, the drills and the tests call the API; the services are the API.',
+    ),
+    layer(
       'nothing-imports-infra-cloud',
       '^(?!infra/cloud/)',
       '^infra/cloud/',
@@ -111,7 +132,7 @@ module.exports = {
     ),
     layer(
       'nothing-imports-tests',
-      '^(core|platform|processor-sim|regions|replication|edge/src|infra)/',
+      '^(core|platform|processor-sim|regions|replication|edge/src|infra|sdk)/',
       '^test/',
       'Test harnesses stay out of shipped code.',
     ),

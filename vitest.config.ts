@@ -15,6 +15,7 @@ export default defineConfig({
             '{core,platform,processor-sim,regions,replication,edge,infra/local}/src/**/*.test.ts',
             // The benches' own helpers (their HTTP client, their saved-run comparison).
             'test/bench/**/*.test.ts',
+            'sdk/{src,scripts}/**/*.test.ts',
           ],
           environment: 'node',
         },

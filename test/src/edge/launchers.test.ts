@@ -15,6 +15,7 @@ import {
   type UpstashStandIn,
 } from '@meridian/local'
 import { keyRingFromText, newKeyRingText, regionSettings } from '@meridian/regions'
+import { AuthenticationError, Meridian } from '@meridian/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, type TestDb } from '../harness/pg.ts'
 import { createTestRedis, type TestRedis } from '../harness/redis.ts'
@@ -93,33 +94,28 @@ describe.each(edgeRuntimes)('the local edge on %s', (runtime) => {
   afterAll(() => edge?.stop())
 
   it('serves a merchant with its seeded key from its home region', async () => {
-    const auth = { authorization: `Bearer ${edge.keys.mer_acme}` }
-    const created = await fetch(`${edge.url}/v1/payments`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': runtime },
-      body: JSON.stringify({ amount: 1250, currency: 'usd', payment_method: 'tok_launcher' }),
-    })
-    expect(created.status).toBe(202)
-    expect(created.headers.get('meridian-region')).toBe('us-east')
-    const payment = (await created.json()) as { id: string; amount: number }
-    const read = await fetch(`${edge.url}/v1/payments/${payment.id}`, { headers: auth })
-    expect(read.status).toBe(200)
-    expect(await read.json()).toMatchObject({ id: payment.id, amount: 1250 })
+    const meridian = new Meridian(edge.keys.mer_acme ?? '', { baseUrl: edge.url })
+    const card = { currency: 'usd', payment_method: 'tok_launcher' } as const
+    const payment = await meridian.payments.create(
+      { amount: 1250, ...card },
+      { idempotencyKey: runtime },
+    )
+    expect(payment.lastResponse).toMatchObject({ status: 202, region: 'us-east' })
+    const read = await meridian.payments.retrieve(payment.id)
+    expect(read).toMatchObject({ id: payment.id, amount: 1250 })
   })
 
   it('refuses an unknown key with the error object and changes nothing', async () => {
     const before = await paymentCount()
-    const res = await fetch(`${edge.url}/v1/payments`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer sk_test_${'x'.repeat(24)}`,
-        'content-type': 'application/json',
-        'idempotency-key': `${runtime}-unknown`,
-      },
-      body: JSON.stringify({ amount: 100, currency: 'usd', payment_method: 'tok_launcher' }),
-    })
-    expect(res.status).toBe(401)
-    expect(await res.json()).toMatchObject({ error: { code: 'api_key_invalid' } })
+    const stranger = new Meridian(`sk_test_${'x'.repeat(24)}`, { baseUrl: edge.url })
+    const refused = await stranger.payments
+      .create(
+        { amount: 100, currency: 'usd', payment_method: 'tok_launcher' },
+        { idempotencyKey: `${runtime}-unknown` },
+      )
+      .catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(AuthenticationError)
+    expect(refused).toMatchObject({ status: 401, code: 'api_key_invalid' })
     expect(await paymentCount()).toBe(before)
   })
 

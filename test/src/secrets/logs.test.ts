@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { verifyWebhookSignature } from '@meridian/core'
 import type { Gateway } from '@meridian/local'
+import { AuthenticationError, constructEvent, Meridian } from '@meridian/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
 import { WebhookReceiver } from '../harness/receiver.ts'
@@ -36,31 +36,30 @@ afterAll(async () => {
   await gateway?.stop()
 }, 120_000)
 
-async function call(method: string, path: string, body?: unknown, authorization?: string) {
+/** The merchant's client, as a merchant calls the gateway (through the edge, Bearer key). */
+const sdk = (key = gateway.edge.keys[merchant] ?? '') =>
+  new Meridian(key, { baseUrl: gateway.edge.url })
+
+/** Basic auth (the key as user name), which the SDK does not speak: by hand. */
+async function createWithBasicAuth(body: Record<string, unknown>): Promise<string> {
   const key = gateway.edge.keys[merchant] ?? ''
-  const res = await fetch(`${gateway.edge.url}${path}`, {
-    method,
+  const res = await fetch(`${gateway.edge.url}/v1/payments`, {
+    method: 'POST',
     headers: {
-      authorization: authorization ?? `Bearer ${key}`,
+      authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
       'content-type': 'application/json',
       'idempotency-key': randomBytes(8).toString('hex'),
     },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    body: JSON.stringify(body),
   })
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> }
+  const json = (await res.json()) as Record<string, unknown>
+  expect(res.status, JSON.stringify(json)).toBe(202)
+  return String(json.id)
 }
 
 async function deliveredPayment(basic = false): Promise<string> {
-  const key = gateway.edge.keys[merchant] ?? ''
-  const auth = basic ? `Basic ${Buffer.from(`${key}:`).toString('base64')}` : undefined
-  const created = await call(
-    'POST',
-    '/v1/payments',
-    { amount: 1234, currency: 'usd', payment_method: 'pm_card_visa' },
-    auth,
-  )
-  expect(created.status, JSON.stringify(created.json)).toBe(202)
-  const id = String(created.json.id)
+  const body = { amount: 1234, currency: 'usd', payment_method: 'pm_card_visa' } as const
+  const id = basic ? await createWithBasicAuth(body) : (await sdk().payments.create(body)).id
   await eventually(() => expect(receiver.of('payment.captured', id)).toHaveLength(1), 60_000)
   return id
 }
@@ -75,33 +74,31 @@ describe('logs of a full run', () => {
     for (const entry of gateway.secrets.webhookSecretKeys.split(','))
       credentials.set('webhook key-encryption key', entry.slice(entry.indexOf(':') + 1))
 
-    const endpoint = await call('POST', '/v1/webhook_endpoints', {
+    const endpoint = await sdk().webhookEndpoints.create({
       url: receiver.url,
       enabled_events: ['payment.captured'],
     })
-    expect(endpoint.status, JSON.stringify(endpoint.json)).toBe(201)
-    const first = String(endpoint.json.secret)
+    expect(endpoint.lastResponse.status).toBe(201)
+    const first = String(endpoint.secret)
     credentials.set('webhook secret', first)
     receiver.secret = first
     await deliveredPayment()
     await deliveredPayment(true)
 
-    const rolled = await call('POST', `/v1/webhook_endpoints/${endpoint.json.id}/roll_secret`, {
-      expires_in: 3600,
-    })
-    expect(rolled.status, JSON.stringify(rolled.json)).toBe(200)
-    const second = String(rolled.json.secret)
+    const rolled = await sdk().webhookEndpoints.rollSecret(endpoint.id, { expires_in: 3600 })
+    expect(rolled.lastResponse.status).toBe(200)
+    const second = String(rolled.secret)
     credentials.set('rolled webhook secret', second)
     const id = await deliveredPayment()
     const delivery = receiver.of('payment.captured', id)[0]
-    expect(
-      delivery && (await verifyWebhookSignature(second, delivery.signature, delivery.raw)),
-    ).toMatchObject({ ok: true })
+    if (!delivery) throw new Error(`no delivery for ${id}`)
+    const event = await constructEvent(delivery.raw, delivery.signature, second)
+    expect(event.data.object.id).toBe(id)
 
     // Wrong credentials are credentials too (a typo of a real key is most of a real key).
     const wrong = `${key.slice(0, -4)}XXXX`
     credentials.set('mistyped API key', wrong)
-    expect((await call('GET', '/v1/balance', undefined, `Bearer ${wrong}`)).status).toBe(401)
+    await expect(sdk(wrong).balance.retrieve()).rejects.toBeInstanceOf(AuthenticationError)
 
     await gateway.stop()
     // The capture is real: services logged at info, and from every kind of process.

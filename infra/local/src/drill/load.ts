@@ -1,4 +1,11 @@
-import { backoffDelayMs, halfJitter, seededRandom, sleep } from '@meridian/platform'
+import { seededRandom } from '@meridian/platform'
+import {
+  type AttemptInfo,
+  CardError,
+  ConnectionError,
+  Meridian,
+  type MeridianError,
+} from '@meridian/sdk'
 
 /** One HTTP attempt as the merchant saw it. */
 export interface Attempt {
@@ -50,10 +57,15 @@ export interface LoadOptions {
   readonly impatient?: { readonly merchants: readonly string[]; readonly timeoutMs: number }
 }
 
-/** How a real merchant retries: same key, backoff with jitter, for a while, then gives up. */
+/**
+ * How a real merchant retries, through the SDK: same key on every attempt, full-jitter backoff
+ * from 100 ms to 2 s (Retry-After honoured), for as long as the load runs, then for
+ * `giveUpAfterMs` more.
+ */
 export const clientRetry = {
   timeoutMs: 10_000,
-  backoff: { delayMsMin: 100, delayMsMax: 2_000, jitter: halfJitter },
+  retryDelayMsInitial: 100,
+  retryDelayMsMax: 2_000,
   /** Retries continue this long after the load stops (the drill waits for them). */
   giveUpAfterMs: 60_000,
 } as const
@@ -61,13 +73,10 @@ export const clientRetry = {
 /** Outstanding requests above this mean the gateway is not keeping up; sends are skipped, counted. */
 export const inFlightMax = 2_000
 
-const retriableStatus = (status: number) =>
-  status === 0 || status === 409 || status === 429 || status >= 500
-
 /**
  * Open-loop load through the edge: payments start on a fixed schedule whatever the gateway does
  * (a closed loop would slow down with it and hide the outage), each with its own Idempotency-Key,
- * retried on errors as a merchant would.
+ * created with the SDK as a merchant would (one client per merchant), every attempt recorded.
  */
 export class LoadGenerator {
   readonly attempts: Attempt[] = []
@@ -77,13 +86,32 @@ export class LoadGenerator {
   private inFlight = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | undefined
   private stoppedAtMs: number | undefined
+  /** Per order still retrying: aborted to give up, between attempts (see `record`). */
+  private readonly giveUps = new Map<string, AbortController>()
   private readonly random: () => number
   private readonly merchants: string[]
+  private readonly clients: ReadonlyMap<string, Meridian>
   private sequence = 0
 
   constructor(private readonly options: LoadOptions) {
     this.random = seededRandom(options.seed)
     this.merchants = Object.keys(options.keys).sort()
+    this.clients = new Map(
+      this.merchants.map((m) => [
+        m,
+        new Meridian(options.keys[m] ?? '', {
+          baseUrl: options.edgeUrl,
+          // Bounded by time, not count: a merchant keeps trying through the whole fault.
+          maxRetries: Number.MAX_SAFE_INTEGER,
+          timeoutMs: clientRetry.timeoutMs,
+          retryDelayMsInitial: clientRetry.retryDelayMsInitial,
+          retryDelayMsMax: clientRetry.retryDelayMsMax,
+          // The run's seed drives amounts and jitter alike, so a drill replays its traffic.
+          random: this.random,
+          onAttempt: (a) => this.record(a),
+        }),
+      ]),
+    )
   }
 
   start(): void {
@@ -123,92 +151,83 @@ export class LoadGenerator {
   }
 
   private async run(order: Order): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const status = await this.attempt(order)
-      if (status >= 200 && status < 300) {
-        order.outcome = 'acknowledged'
-        return
-      }
-      if (!retriableStatus(status)) {
-        order.outcome = 'rejected'
-        return
-      }
-      if (
-        this.stoppedAtMs !== undefined &&
-        Date.now() - this.stoppedAtMs > clientRetry.giveUpAfterMs
-      ) {
-        order.outcome = 'gave_up'
-        return
-      }
-      await sleep(backoffDelayMs(attempt, clientRetry.backoff, this.random))
-    }
-  }
-
-  private async attempt(order: Order): Promise<number> {
-    const sentAtMs = Date.now()
-    const started = performance.now()
-    let status = 0
-    let region: string | undefined
-    let error: string | undefined
+    const client = this.clients.get(order.merchantId)
+    if (!client) throw new Error(`no API key for ${order.merchantId}`)
+    const giveUp = new AbortController()
+    this.giveUps.set(order.key, giveUp)
+    const impatient = this.options.impatient
+    const timeoutMs = impatient?.merchants.includes(order.merchantId)
+      ? impatient.timeoutMs
+      : clientRetry.timeoutMs
     try {
-      const response = await fetch(`${this.options.edgeUrl}/v1/payments`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${this.options.keys[order.merchantId]}`,
-          'idempotency-key': order.key,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({
+      const payment = await client.payments.create(
+        {
           amount: order.amount,
           currency: 'usd',
           payment_method: 'pm_card_visa',
           metadata: { drill_run: this.options.runId, drill_key: order.key },
-        }),
-        signal: AbortSignal.timeout(
-          this.options.impatient?.merchants.includes(order.merchantId)
-            ? this.options.impatient.timeoutMs
-            : clientRetry.timeoutMs,
-        ),
-      })
-      status = response.status
-      region = response.headers.get('meridian-region') ?? undefined
-      const body = (await response.json().catch(() => ({}))) as {
-        id?: string
-        error?: { code?: string }
-      }
-      if (status < 200 || status >= 300) error = body.error?.code ?? `HTTP ${status}`
-      if (status >= 200 && status < 300) {
-        if (typeof body.id !== 'string')
-          throw new Error(`2xx without a payment id for ${order.key}`)
-        this.acknowledged.push({
-          key: order.key,
-          merchantId: order.merchantId,
-          paymentId: body.id,
-          amount: order.amount,
-          region: region ?? '?',
-          ackedAtMs: Date.now(),
-        })
-      }
+        },
+        {
+          idempotencyKey: order.key,
+          signal: giveUp.signal,
+          timeoutMs,
+        },
+      )
+      this.acknowledge(order, payment.id, payment.lastResponse.region)
     } catch (thrown) {
-      if (thrown instanceof Error && thrown.message.startsWith('2xx without')) throw thrown
-      status = 0
-      error = clientError(thrown)
+      // A payment declined at once was acknowledged all the same (202): it exists, declined.
+      if (thrown instanceof CardError) {
+        this.acknowledge(order, thrown.payment.id, thrown.payment.lastResponse.region)
+        return
+      }
+      order.outcome = giveUp.signal.aborted ? 'gave_up' : 'rejected'
+    } finally {
+      this.giveUps.delete(order.key)
     }
-    this.attempts.push({
+  }
+
+  private acknowledge(order: Order, paymentId: unknown, region: string | undefined): void {
+    if (typeof paymentId !== 'string') throw new Error(`2xx without a payment id for ${order.key}`)
+    order.outcome = 'acknowledged'
+    this.acknowledged.push({
       key: order.key,
-      sentAtMs,
-      latencyMs: performance.now() - started,
-      status,
-      ...(region ? { region } : {}),
+      merchantId: order.merchantId,
+      paymentId,
+      amount: order.amount,
+      region: region ?? '?',
+      ackedAtMs: Date.now(),
+    })
+  }
+
+  private record(a: AttemptInfo): void {
+    // Give up once an attempt failed this long after the load stopped: never cut one in flight.
+    const key = a.idempotencyKey ?? ''
+    const late =
+      this.stoppedAtMs !== undefined && Date.now() - this.stoppedAtMs > clientRetry.giveUpAfterMs
+    if (a.retryInMs !== undefined && late) this.giveUps.get(key)?.abort()
+    const error = a.error === undefined ? undefined : failureOf(a.error)
+    this.attempts.push({
+      key,
+      sentAtMs: a.sentAtMs,
+      latencyMs: a.latencyMs,
+      status: a.status,
+      ...(a.region ? { region: a.region } : {}),
       ...(error ? { error } : {}),
     })
-    return status
   }
 }
 
-/** fetch's failure, named as an operator would search for it: the cause's code, else the error's name. */
-function clientError(thrown: unknown): string {
-  if (!(thrown instanceof Error)) return String(thrown)
-  const cause = thrown.cause as { code?: unknown } | undefined
-  return typeof cause?.code === 'string' ? cause.code : thrown.name
+/**
+ * Why an attempt failed, named as an operator would search for it: the error object's code
+ * (`region_unavailable`); with no answer, `TimeoutError` or the connection's own code
+ * (`ECONNREFUSED`), else the error's name.
+ */
+function failureOf(error: MeridianError): string {
+  if (error instanceof ConnectionError) {
+    if (error.timedOut) return 'TimeoutError'
+    const cause = error.cause as { name?: unknown; cause?: { code?: unknown } } | undefined
+    if (typeof cause?.cause?.code === 'string') return cause.cause.code
+    return typeof cause?.name === 'string' ? cause.name : error.name
+  }
+  return error.code ?? `HTTP ${error.status}`
 }

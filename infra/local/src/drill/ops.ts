@@ -1,4 +1,5 @@
-import { backoffDelayMs, noJitter, sleep } from '@meridian/platform'
+import { sleep } from '@meridian/platform'
+import { type AttemptInfo, Meridian, type RequestOptions } from '@meridian/sdk'
 import type pg from 'pg'
 
 /**
@@ -62,36 +63,62 @@ const capturedPairs: readonly Pair[] = [
   { before: refund(5_000), during: refund(5_000) },
 ]
 
-/** How a merchant retries an operation: same key, backoff, for a while. */
+/** How a merchant retries an operation, through the SDK: same key, backoff, for a while. */
 const retry = { timeoutMs: 10_000, giveUpAfterMs: 60_000 }
-const retryBackoff = { delayMsMin: 200, delayMsMax: 2_000, jitter: noJitter }
+
+/** What the merchant last heard for one operation (its key): the status, and who answered. */
+interface Heard {
+  readonly status: number
+  readonly region: string | undefined
+}
 
 export class SplitBrainOps {
   readonly payments: OpsPayment[] = []
   readonly records: OpRecord[] = []
   private readonly inFlight: Promise<unknown>[] = []
   private n = 0
+  private readonly meridian: Meridian
+  /** The last attempt of each key: a call given up on reports what its last attempt got. */
+  private readonly heard = new Map<string, Heard>()
+  /** Calls still retrying, by key: when each started, and how to give it up between attempts. */
+  private readonly calls = new Map<string, { startedMs: number; giveUp: AbortController }>()
 
   constructor(
-    private readonly edgeUrl: string,
-    private readonly apiKey: string,
+    edgeUrl: string,
+    apiKey: string,
     private readonly runId: string,
-  ) {}
+  ) {
+    this.meridian = new Meridian(apiKey, {
+      baseUrl: edgeUrl,
+      // Bounded by time (retry.giveUpAfterMs, per call), not by count.
+      maxRetries: Number.MAX_SAFE_INTEGER,
+      timeoutMs: retry.timeoutMs,
+      retryDelayMsInitial: 200,
+      retryDelayMsMax: 2_000,
+      onAttempt: (a: AttemptInfo) => this.attempted(a),
+    })
+  }
 
   /** Payments to work on, authorized (manual) or captured, present in every region. */
   async prepare(pools: readonly pg.Pool[]): Promise<void> {
     const create = async (manual: boolean) => {
       const key = `${this.runId}-ops-pay-${this.n++}`
-      const res = await this.retrying('/v1/payments', key, {
-        amount,
-        currency: 'usd',
-        payment_method: 'pm_card_visa',
-        capture_method: manual ? 'manual' : 'automatic',
-        metadata: { drill_run: this.runId, drill_key: key },
-      })
-      if (res.status !== 202 || typeof res.body.id !== 'string')
-        throw new Error(`split-brain-ops: could not create a payment (${res.status})`)
-      this.payments.push({ id: res.body.id, manual, amount })
+      const created = await this.meridian.payments
+        .create(
+          {
+            amount,
+            currency: 'usd',
+            payment_method: 'pm_card_visa',
+            capture_method: manual ? 'manual' : 'automatic',
+            metadata: { drill_run: this.runId, drill_key: key },
+          },
+          this.callOptions(key),
+        )
+        .catch((e: unknown) => {
+          const status = this.heardOf(key).status
+          throw new Error(`split-brain-ops: could not create a payment (${status})`, { cause: e })
+        })
+      this.payments.push({ id: created.id, manual, amount })
     }
     await Promise.all([
       ...manualPairs.map(() => create(true)),
@@ -152,7 +179,6 @@ export class SplitBrainOps {
     phase: OpRecord['phase'],
     key = `${this.runId}-op-${this.n++}`,
   ): Promise<void> {
-    const path = `/v1/payments/${p.id}/${step.kind === 'refund' ? 'refunds' : step.kind}`
     const record: OpRecord = {
       kind: step.kind,
       key,
@@ -161,49 +187,42 @@ export class SplitBrainOps {
       phase,
       status: 0,
     }
-    const res = await this.retrying(path, key, step.body)
-    record.status = res.status
-    if (res.region) record.region = res.region
-    if (res.status >= 200 && res.status < 300 && step.kind === 'refund')
-      if (typeof res.body.id === 'string') record.refundId = res.body.id
+    const options = this.callOptions(key)
+    const call =
+      step.kind === 'refund'
+        ? this.meridian.refunds.create(p.id, step.body, options)
+        : step.kind === 'capture'
+          ? this.meridian.payments.capture(p.id, step.body, options)
+          : this.meridian.payments.cancel(p.id, step.body, options)
+    // A refusal (409 for the payment's state, 400 over the amount) is an answer too; the checker
+    // reads only the final status, and a call given up on keeps its last attempt's.
+    const answer = await call.catch(() => undefined)
+    const heard = this.heardOf(key)
+    record.status = answer?.lastResponse.status ?? heard.status
+    const region = answer?.lastResponse.region ?? heard.region
+    if (region) record.region = region
+    if (answer && step.kind === 'refund' && typeof answer.id === 'string')
+      record.refundId = answer.id
     this.records.push(record)
   }
 
-  /** As a merchant sends: the same key again after no answer, a 429, a 5xx or a 409 in flight. */
-  private async retrying(path: string, key: string, body: Record<string, unknown>) {
-    const started = Date.now()
-    for (let attempt = 0; ; attempt++) {
-      const res = await this.call(path, key, body).catch(() => ({
-        status: 0,
-        region: undefined,
-        body: {} as Record<string, unknown>,
-      }))
-      // A 409 is retried only while the same key is in flight; another 409 (the payment's
-      // state rules the operation out) is the answer.
-      const error = (res.body.error ?? {}) as { code?: unknown }
-      const inFlight = res.status === 409 && error.code === 'idempotency_key_in_use'
-      const again = res.status === 0 || inFlight || res.status === 429 || res.status >= 500
-      if (!again || Date.now() - started > retry.giveUpAfterMs) return res
-      await sleep(backoffDelayMs(attempt, retryBackoff))
-    }
+  /** As a merchant sends an operation: its own key, again and again for up to a minute. */
+  private callOptions(key: string): RequestOptions {
+    const giveUp = new AbortController()
+    this.calls.set(key, { startedMs: Date.now(), giveUp })
+    return { idempotencyKey: key, signal: giveUp.signal }
   }
 
-  private async call(path: string, key: string, body: Record<string, unknown>) {
-    const response = await fetch(`${this.edgeUrl}${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${this.apiKey}`,
-        'idempotency-key': key,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(retry.timeoutMs),
-    })
-    const json = (await response.json().catch(() => ({}))) as Record<string, unknown>
-    return {
-      status: response.status,
-      region: response.headers.get('meridian-region') ?? undefined,
-      body: json,
-    }
+  /** Keep what the merchant heard; past a minute, give up instead of retrying (never mid-attempt). */
+  private attempted(a: AttemptInfo): void {
+    const key = a.idempotencyKey ?? ''
+    this.heard.set(key, { status: a.status, region: a.region })
+    const call = this.calls.get(key)
+    if (a.retryInMs === undefined) this.calls.delete(key)
+    else if (call && Date.now() - call.startedMs > retry.giveUpAfterMs) call.giveUp.abort()
+  }
+
+  private heardOf(key: string): Heard {
+    return this.heard.get(key) ?? { status: 0, region: undefined }
   }
 }
