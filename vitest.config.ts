@@ -37,6 +37,8 @@ export default defineConfig({
           name: 'observability',
           include: ['infra/observability/{src,test}/**/*.test.ts'],
           environment: 'node',
+          // promtool evaluates every test group's series over hours of rule time: ~5 s here.
+          testTimeout: 60_000,
         },
       },
       {
