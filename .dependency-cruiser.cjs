@@ -5,6 +5,8 @@
  *   core ← platform ← processor-sim   (stand-ins: tests, local runs, the money-path model)
  *   core ← edge/src                   (the worker runs on workerd: nothing of Node's)
  *   sdk/src                           (merchants' client: imports nothing of ours, nothing of Node's)
+ *   infra/observability ← infra/local (alert rules and Prometheus configuration for --observe;
+ *                                      the rules' tests read regions' and replication's metrics)
  *
  * An arrow points at what may be imported. test/ and infra/cloud may import any layer; nothing
  * imports infra/cloud or test/ (except their own files), and nothing has cycles.
@@ -125,6 +127,18 @@ module.exports = {
       'The SDK is how merchants, the drills and the tests call the API; the services are the API.',
     ),
     layer(
+      'observability-imports-nothing-of-ours',
+      '^infra/observability/src/',
+      '^(core|platform|processor-sim|regions|replication|edge|infra/(local|cloud)|test)/',
+      'The rules, the dashboard and the Prometheus configuration stand alone; only their tests read the services (for the metric names).',
+    ),
+    layer(
+      'services-know-no-observability',
+      '^(core|platform|processor-sim|regions|replication|edge)/',
+      '^infra/observability/',
+      'Services export metrics; which alerts and panels read them is operations, above them (pnpm start --observe loads it).',
+    ),
+    layer(
       'nothing-imports-infra-cloud',
       '^(?!infra/cloud/)',
       '^infra/cloud/',
@@ -134,6 +148,12 @@ module.exports = {
       'nothing-imports-tests',
       '^(core|platform|processor-sim|regions|replication|edge/src|infra|sdk)/',
       '^test/',
+      'Test harnesses stay out of shipped code.',
+    ),
+    layer(
+      'nothing-imports-observability-tests',
+      '^(?!infra/observability/test/)',
+      '^infra/observability/test/',
       'Test harnesses stay out of shipped code.',
     ),
   ],

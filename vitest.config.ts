@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config'
 
 /**
- * Projects: `unit` is pure code and needs nothing running; `infra` synthesizes Terraform; `integration` talks to the real
- * Postgres, Redis and Kafka brokers that its global setup starts (and stops).
+ * Projects: `unit` is pure code and needs nothing running; `infra` synthesizes Terraform; `observability` runs promtool
+ * over the alert rules; `integration` talks to the real Postgres, Redis and Kafka brokers that its global setup starts
+ * (and stops).
  */
 export default defineConfig({
   test: {
@@ -28,6 +29,17 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // Alert rules under promtool (skipped, loudly, without Debian's prometheus package), and
+        // the dashboard's and rules' metric names against what the services export.
+        test: {
+          name: 'observability',
+          include: ['infra/observability/{src,test}/**/*.test.ts'],
+          environment: 'node',
+          // promtool evaluates every test group's series over hours of rule time: ~5 s here.
+          testTimeout: 60_000,
         },
       },
       {

@@ -97,6 +97,7 @@ const settingsArb: fc.Arbitrary<RegionConfig> = fc
         optional('databaseSchema', fc.stringMatching(/^[a-z_][a-z0-9_]{0,20}$/)),
         optional('partitionMapFile', fc.string({ minLength: 1 })),
         optional('relayIdlePollMs', fc.integer({ min: 1 })),
+        optional('metricsPort', fc.integer({ min: 0, max: 65_535 })),
         optional(
           'processorPins',
           fc.record({

@@ -62,6 +62,11 @@ export interface RegionConfig extends ProcessSettings {
   readonly host: string
   /** 0 picks a free port. */
   readonly port: number
+  /**
+   * Where a process without the api role serves /metrics (the API serves them on its own port);
+   * unset: it serves none.
+   */
+  readonly metricsPort?: number
   /** Runs the API in this many worker processes sharing one port (node:cluster), one per core. */
   readonly apiWorkers: number
   readonly edgeSecret: Secret
@@ -237,6 +242,9 @@ export const variables = {
     (s) => text(s.port),
   ),
   HOST: v.plain('host', z.string().default(regionDefaults.host), (s) => s.host),
+  METRICS_PORT: v.plain('metricsPort', z.coerce.number().int().min(0).max(65_535).optional(), (s) =>
+    text(s.metricsPort),
+  ),
   API_WORKERS: v.plain(
     'apiWorkers',
     z.coerce.number().int().min(1).default(regionDefaults.apiWorkers),
@@ -412,6 +420,7 @@ export function fromEnv(env: Env = process.env): RegionConfig {
     ...(e.RELAY_BATCH_LINGER_MS === undefined
       ? {}
       : { relayBatchLingerMs: e.RELAY_BATCH_LINGER_MS }),
+    ...(e.METRICS_PORT === undefined ? {} : { metricsPort: e.METRICS_PORT }),
     ...(e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
       ? {
           processorPins: {

@@ -1,9 +1,45 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { BreakerState } from './processors/breaker.ts'
+
+/**
+ * What some gauges read only when scraped, set by the role that owns the data (a process without
+ * that role leaves it unset). A breaker half-opens by the clock alone and the webhook backlog is
+ * rows in Postgres: neither has an event to set a gauge from.
+ */
+export interface ScrapeSources {
+  breakers?: () => Iterable<{ readonly name: string; readonly state: BreakerState }>
+  webhookBacklog?: () => Promise<number>
+}
+
+/**
+ * How long a scrape waits for a source that asks Postgres. A database that hangs must not hang
+ * /metrics too: Prometheus would then call the whole process down and lose its other metrics.
+ */
+export const scrapeReadMsMax = 1000
+
+const breakerStates: readonly BreakerState[] = ['closed', 'half_open', 'open']
+
+/** The source's answer, or NaN (Prometheus's "unknown", not 0) when it fails or is late. */
+export async function readWithin(
+  read: () => Promise<number>,
+  msMax: number = scrapeReadMsMax,
+): Promise<number> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<number>((resolve) => {
+    timer = setTimeout(() => resolve(Number.NaN), msMax)
+  })
+  try {
+    return await Promise.race([read().catch(() => Number.NaN), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** One registry per region instance, so several regions in one test process do not collide. */
 export function createMetrics(region: string) {
   const registry = new Registry()
   registry.setDefaultLabels({ region })
+  const sources: ScrapeSources = {}
   const httpSeconds = new Histogram({
     name: 'meridian_http_request_duration_seconds',
     help: 'Time from request received to response ready, by route and status.',
@@ -61,6 +97,38 @@ export function createMetrics(region: string) {
     help: 'Outbox events published to Kafka.',
     registers: [registry],
   })
+  const breakerState = new Gauge({
+    name: 'meridian_processor_breaker_state',
+    help: "Each processor's circuit breaker in this process: 1 for its current state, 0 for the others.",
+    labelNames: ['processor', 'state'] as const,
+    registers: [registry],
+    collect() {
+      for (const breaker of sources.breakers?.() ?? [])
+        for (const state of breakerStates)
+          this.set({ processor: breaker.name, state }, breaker.state === state ? 1 : 0)
+    },
+  })
+  // Counted at the event: a breaker may open and half-open again between two scrapes.
+  const breakerOpened = new Counter({
+    name: 'meridian_processor_breaker_opened_total',
+    help: 'Times a processor circuit breaker opened (consecutive failures, or a failed trial).',
+    labelNames: ['processor'] as const,
+    registers: [registry],
+  })
+  const webhookDeadLetters = new Counter({
+    name: 'meridian_webhook_dead_letters_total',
+    help: 'Webhook deliveries dead-lettered: their retry window used up without a 2xx.',
+    registers: [registry],
+  })
+  const webhookBacklog = new Gauge({
+    name: 'meridian_webhook_backlog',
+    help: 'Webhook deliveries still to make (queued, or waiting for a retry), read from Postgres when scraped.',
+    registers: [registry],
+    async collect() {
+      const read = sources.webhookBacklog
+      if (read) this.set(await readWithin(read))
+    },
+  })
   return {
     registry,
     httpSeconds,
@@ -73,6 +141,11 @@ export function createMetrics(region: string) {
     outboxBacklog,
     outboxPublished,
     partitionMapVersion,
+    breakerState,
+    breakerOpened,
+    webhookDeadLetters,
+    webhookBacklog,
+    sources,
   }
 }
 

@@ -21,6 +21,7 @@ import { answerMalformedHttp } from './api/malformed.ts'
 import { type RegionConfig, roles } from './config.ts'
 import { FastPathGate } from './fastpath/gate.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
+import { serveMetrics } from './metrics-server.ts'
 import { DrainGuard } from './outbox/drain.ts'
 import { PartitionMapSource } from './outbox/partition-map.ts'
 import { OutboxRelay } from './outbox/relay.ts'
@@ -36,7 +37,7 @@ import {
   type RoutedPaymentWrite,
 } from './store/payments.ts'
 import { jurisdictionOf } from './store/placements.ts'
-import { WebhookDeliverer } from './webhooks/deliverer.ts'
+import { WebhookDeliverer, webhookBacklog } from './webhooks/deliverer.ts'
 import { WebhookDispatcher } from './webhooks/dispatcher.ts'
 import { webhookSchedule } from './webhooks/schedule.ts'
 import { PaymentFlow } from './workflow/flow.ts'
@@ -145,11 +146,21 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
   }
 
   const register = processorPins(config)
+  const processors = new ProcessorSet(config.processorUrls, {
+    timeoutMs: config.processorTimeoutMs,
+    onBreakerOpen: (processor) => shared.metrics.breakerOpened.inc({ processor }),
+  })
+  // Only the roles that call processors show their breakers; elsewhere they never leave closed.
+  if (config.roles.workers || config.roles.reconciler) {
+    shared.metrics.sources.breakers = () => processors.breakers()
+    // Each count starts at 0, so the first opening is an increase Prometheus can see.
+    for (const processor of processors.names()) shared.metrics.breakerOpened.inc({ processor }, 0)
+  }
   const flow = new PaymentFlow({
     region: config.region,
     pool,
     clock: shared.clock,
-    processors: new ProcessorSet(config.processorUrls, { timeoutMs: config.processorTimeoutMs }),
+    processors,
     pins: register,
     log,
     outboxWritten,
@@ -192,6 +203,12 @@ export async function startRegion(config: RegionConfig, log: Logger): Promise<Ru
 
   const api = config.roles.api ? await startApi(shared, outboxWritten) : undefined
   if (api) stops.unshift(api.stop)
+  // The API serves /metrics itself; a process without it (relay, workers…) may on a port of its own.
+  if (!api && config.metricsPort !== undefined) {
+    const server = await serveMetrics(shared.metrics, config.host, config.metricsPort)
+    log.info('region metrics listening', { url: server.url })
+    stops.unshift(server.stop)
+  }
 
   return {
     region: config.region,
@@ -214,7 +231,9 @@ async function startWebhooks(shared: Shared, groupPrefix: string): Promise<() =>
     { ...webhookSchedule, timeScale: config.webhookTimeScale },
     log,
     { allowLoopback: config.webhookAllowLoopback, secretKeys: config.webhookSecretKeys },
+    () => shared.metrics.webhookDeadLetters.inc(),
   )
+  shared.metrics.sources.webhookBacklog = () => webhookBacklog(pool)
   const dispatcher = new WebhookDispatcher(
     bus,
     pool,

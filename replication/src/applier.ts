@@ -8,6 +8,7 @@ import {
   type Logger,
 } from '@meridian/platform'
 import type pg from 'pg'
+import { type LastHeartbeat, linkLagSeconds } from './link-lag.ts'
 import { applyEvents } from './merge-events.ts'
 import type { ReplicationMetrics } from './metrics.ts'
 import { originOfTopic, type ReplicationTopics, replicatedTopic } from './topics.ts'
@@ -17,6 +18,8 @@ export interface ApplierOptions {
   readonly peers: readonly string[]
   readonly groupId: string
   readonly topics: ReplicationTopics
+  /** How often origins send heartbeats (the fleet shares one setting): when one is overdue. */
+  readonly heartbeatIntervalMs: number
 }
 
 /** Most partitions' batches one applier transaction carries. */
@@ -34,6 +37,8 @@ export const linkStatusIntervalMs = 250
 export class Applier {
   private consumer: BusConsumer | undefined
   private readonly linkNotedAtMs = new Map<string, number>()
+  /** Per origin, its last heartbeat; until one arrives, the start (no news since then). */
+  private readonly heartbeats = new Map<string, LastHeartbeat>()
   private readonly commits = new GroupCommitter<Batch, undefined>(
     (batches) => this.applyBatches(batches),
     {
@@ -62,6 +67,14 @@ export class Applier {
   }
 
   async start(): Promise<void> {
+    const startedMs = Date.now()
+    for (const peer of this.options.peers)
+      this.heartbeats.set(peer, { sentMs: startedMs, receivedMs: startedMs })
+    this.metrics.sources.linkLag = () =>
+      [...this.heartbeats].map(([origin, last]) => [
+        origin,
+        linkLagSeconds(last, this.options.heartbeatIntervalMs, Date.now()),
+      ])
     this.consumer = this.bus.consumer({
       groupId: this.options.groupId,
       topics: this.topics(),
@@ -229,6 +242,10 @@ export class Applier {
        on conflict (origin_region) do update set last_heartbeat_sent_ms = excluded.last_heartbeat_sent_ms, last_heartbeat_applied_at = now()`,
       [origin, sentMs],
     )
-    this.metrics.heartbeatAge.set({ origin }, (Date.now() - sentMs) / 1000)
+    const receivedMs = Date.now()
+    // Batches of one partition arrive in order, but a redelivery may bring an older beat again.
+    if (sentMs > (this.heartbeats.get(origin)?.sentMs ?? 0))
+      this.heartbeats.set(origin, { sentMs, receivedMs })
+    this.metrics.heartbeatAge.set({ origin }, (receivedMs - sentMs) / 1000)
   }
 }

@@ -7,6 +7,7 @@ export {
 } from './config.ts'
 export { type StateDigest, stateDigest, stateLines } from './digest.ts'
 export { applyEvents } from './merge-events.ts'
+export { createReplicationMetrics, type ReplicationMetrics } from './metrics.ts'
 export { regionDatabaseMigrations, replicationMigrations } from './migrations.ts'
 export { dedupeRetentionMs, pruneAppliedRecords } from './retention.ts'
 export { type RunningReplication, startReplication } from './service.ts'

@@ -1,10 +1,28 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
+/** What a gauge reads only when scraped, set by the applier (the half that hears heartbeats). */
+export interface ReplicationScrapeSources {
+  /** Origin → seconds this region is behind it at least (link-lag.ts). */
+  linkLag?: () => Iterable<readonly [string, number]>
+}
+
 export function createReplicationMetrics(region: string) {
   const registry = new Registry()
   registry.setDefaultLabels({ region })
+  const sources: ReplicationScrapeSources = {}
   return {
     registry,
+    sources,
+    // Read when scraped: a stopped link sends no event to set it from, and must still show.
+    linkLag: new Gauge({
+      name: 'meridian_replication_link_lag_seconds',
+      help: "How far behind each origin this region is at least: the last heartbeat's trip, or how overdue the next one is.",
+      labelNames: ['origin'] as const,
+      registers: [registry],
+      collect() {
+        for (const [origin, seconds] of sources.linkLag?.() ?? []) this.set({ origin }, seconds)
+      },
+    }),
     latency: new Histogram({
       name: 'meridian_replication_latency_seconds',
       help: 'From the event being written in its origin region (its HLC) to being applied here.',

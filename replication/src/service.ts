@@ -111,6 +111,7 @@ export async function startReplication(
       peers,
       groupId: `applier.${config.region}.${config.topicNamespace}`,
       topics,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
     },
     log,
     metrics,

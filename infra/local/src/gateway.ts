@@ -5,7 +5,9 @@ import { newKeyRingText, type RegionSettingsInput } from '@meridian/regions'
 import type { ReplicationSettingsInput } from '@meridian/replication'
 import type { EdgeRuntime, LocalEdge } from './edge.ts'
 import { startEdge } from './edge-start.ts'
+import { startObservability } from './observe.ts'
 import type { ServiceProcess } from './processes.ts'
+import type { LocalPrometheus } from './prometheus.ts'
 import {
   localPorts,
   newEdgeSecret,
@@ -33,6 +35,8 @@ export interface Gateway {
   }[]
   readonly upstash: UpstashStandIn
   readonly edge: LocalEdge
+  /** `observe`: Prometheus scraping every service, or why it is not running. */
+  readonly observability?: { readonly prometheus?: LocalPrometheus; readonly problem?: string }
   /** What this run generated to share between its services (tests check no log holds them). */
   readonly secrets: { readonly edgeSecret: string; readonly webhookSecretKeys: string }
   stop(): Promise<void>
@@ -60,6 +64,8 @@ export interface GatewayOptions {
   /** Start services that exit on their own again (pnpm start). Drills leave it off: a crash
    * during a drill is a finding. */
   readonly restartCrashed?: boolean
+  /** Also run Prometheus over every service, with the alert rules (pnpm start --observe). */
+  readonly observe?: boolean
 }
 
 /** How often the local topology runs the edge's scheduled health probes (cron is per minute). */
@@ -124,6 +130,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         verbose,
         warnings,
         restartCrashed: options.restartCrashed ?? false,
+        serveMetrics: options.observe ?? false,
         ...(options.regionSettings ? { regionSettings: options.regionSettings } : {}),
       }),
     )
@@ -168,6 +175,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stops.push(() => edge.stop())
     const timer = setInterval(() => void edge.probe(), probeIntervalMs)
     stops.push(async () => clearInterval(timer))
+    const observability = options.observe
+      ? await startObservability({
+          regionIds: topology.regions.map((r) => r.id),
+          stateDir: topology.dataDir,
+          log,
+        })
+      : undefined
+    const prometheus = observability?.prometheus
+    if (prometheus) stops.push(() => prometheus.stop())
     return {
       topology,
       services,
@@ -175,6 +191,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       replication,
       upstash,
       edge,
+      ...(observability ? { observability } : {}),
       secrets: { edgeSecret, webhookSecretKeys },
       stop,
     }

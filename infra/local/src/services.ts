@@ -22,6 +22,10 @@ export const localPorts = {
   replicationBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100) + 200,
   /** The edge (wrangler dev). */
   edge: Number(process.env.MERIDIAN_EDGE_PORT ?? 8787),
+  /** /metrics of the region processes without the API (--observe): base + 300 + see below. */
+  regionMetricsBase: Number(process.env.MERIDIAN_PORT_BASE ?? 4100) + 300,
+  /** Prometheus under --observe; not 9090, where a Debian install may run its own. */
+  prometheus: Number(process.env.MERIDIAN_PORT_BASE ?? 4100) + 390,
 }
 
 export function regionApiPort(regionId: string): number {
@@ -43,6 +47,19 @@ export const regionRoles = {
   'webhooks+reconciler': ['webhooks', 'reconciler'],
 } as const satisfies Record<string, readonly Role[]>
 export type RegionRole = keyof typeof regionRoles
+
+/**
+ * Where a region process without the API serves /metrics: relay 4411–4413, workers 4421–4423,
+ * webhooks+reconciler 4431–4433 (by the role's place in regionRoles, then the region's).
+ */
+export function regionMetricsPort(regionId: string, role: Exclude<RegionRole, 'api'>): number {
+  const roleIndex = Object.keys(regionRoles).indexOf(role)
+  return (
+    localPorts.regionMetricsBase +
+    10 * roleIndex +
+    (regionApiPort(regionId) - localPorts.regionApiBase)
+  )
+}
 
 /** Where a local region's services find its Kafka cluster, database and Redis keys. */
 export type RegionAddress = Pick<LocalRegion, 'id' | 'databaseUrl' | 'redisPrefix'> & {
@@ -133,6 +150,8 @@ export interface ServiceOptions {
   readonly replicationSettings?: ReplicationSettingsInput
   /** Start a service that exits on its own again, with backoff (pnpm start; drills: off). */
   readonly restartCrashed?: boolean
+  /** Region processes without the API serve /metrics too (regionMetricsPort): --observe. */
+  readonly serveMetrics?: boolean
 }
 
 /** The environment of one of a local region's processes (`role`), from its settings. */
@@ -147,6 +166,7 @@ export function regionEnv(
     | 'processorUrls'
     | 'verbose'
     | 'regionSettings'
+    | 'serveMetrics'
   >,
 ): Record<string, string> {
   const pins = options.processorPins
@@ -166,6 +186,9 @@ export function regionEnv(
     ...options.regionSettings,
     roles: Object.fromEntries(regionRoles[role].map((r) => [r, true])),
     ...(role === 'api' ? { port: regionApiPort(region.id) } : {}),
+    ...(role !== 'api' && options.serveMetrics
+      ? { metricsPort: regionMetricsPort(region.id, role) }
+      : {}),
   })
 }
 

@@ -10,6 +10,8 @@ import { repoRoot } from './processes.ts'
 
 const log = (line: string) => process.stdout.write(`${line}\n`)
 const verbose = process.argv.includes('--verbose')
+// Prometheus too, over every service, with the alert rules (infra/observability).
+const observe = process.argv.includes('--observe')
 
 function redactUrl(url: string): string {
   const u = new URL(url)
@@ -38,6 +40,13 @@ function printEndpoints(g: Gateway): void {
       .join('  ')}`,
   )
   log('    (faults: POST <url>/_sim/faults, what they did: GET <url>/_sim/stats)')
+  const observed = g.observability
+  if (observed?.prometheus)
+    log(
+      `  prometheus ${observed.prometheus.url}   (alerts ${observed.prometheus.url}/alerts, targets ${observed.prometheus.url}/targets)`,
+    )
+  else if (observed?.problem)
+    log(`  prometheus not running (--observe): ${observed.problem.split('\n')[0]}`)
   log('')
   log('Test API keys for this run (stored hashed at the edge; also in .meridian/local.json):')
   for (const [merchant, key] of Object.entries(g.edge.keys)) log(`  ${merchant.padEnd(12)} ${key}`)
@@ -68,6 +77,7 @@ function remember(g: Gateway): void {
       ]),
     ),
     simulators: g.simulators.urls,
+    ...(g.observability?.prometheus ? { prometheus: g.observability.prometheus.url } : {}),
     pid: process.pid,
   }
   writeFileSync(join(dir, 'local.json'), `${JSON.stringify(local, null, 2)}\n`, { mode: 0o600 })
@@ -92,7 +102,7 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  gateway = await startGateway({ log, verbose, restartCrashed: true })
+  gateway = await startGateway({ log, verbose, restartCrashed: true, observe })
   if (stopping) return
   remember(gateway)
   printEndpoints(gateway)

@@ -30,6 +30,28 @@ describe('circuit breaker', () => {
     expect(b.state).toBe('open')
   })
 
+  it('tells each opening once: from closed, and again after a failed trial', () => {
+    let now = 0
+    let opened = 0
+    const b = new CircuitBreaker(
+      'p',
+      { failuresMax: 2, openMs: 100 },
+      () => now,
+      () => opened++,
+    )
+    b.failure()
+    expect(opened).toBe(0)
+    b.failure()
+    expect(opened).toBe(1)
+    // A call that went out before it opened and fails now only extends the opening.
+    b.failure()
+    expect(opened).toBe(1)
+    now = 250
+    expect(b.allow()).toBe(true)
+    b.failure()
+    expect(opened).toBe(2)
+  })
+
   it('a success resets the count of consecutive failures', () => {
     const b = new CircuitBreaker('p', { failuresMax: 2, openMs: 100 })
     b.failure()

@@ -21,6 +21,8 @@ export class CircuitBreaker {
     readonly name: string,
     private readonly options: BreakerOptions = breakerDefaults,
     private readonly nowMs: () => number = Date.now,
+    /** Told each time it opens (its metric counts openings a scrape would miss). */
+    private readonly onOpen: () => void = () => {},
   ) {}
 
   get state(): BreakerState {
@@ -46,7 +48,11 @@ export class CircuitBreaker {
   failure(): void {
     this.trialInFlight = false
     this.failures += 1
-    if (this.state === 'half_open' || this.failures >= this.options.failuresMax)
+    const before = this.state
+    if (before === 'half_open' || this.failures >= this.options.failuresMax) {
       this.openedAtMs = this.nowMs()
+      // Calls that went out before it opened and fail afterwards only extend the opening.
+      if (before !== 'open') this.onOpen()
+    }
   }
 }

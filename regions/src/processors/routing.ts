@@ -27,8 +27,14 @@ export class ProcessorSet {
 
   constructor(
     urls: Readonly<Record<string, string>>,
-    options: { timeoutMs?: number; breaker?: BreakerOptions } = {},
+    options: {
+      timeoutMs?: number
+      breaker?: BreakerOptions
+      /** Told the processor's name each time its breaker opens. */
+      onBreakerOpen?: (processor: string) => void
+    } = {},
   ) {
+    const onOpen = options.onBreakerOpen
     for (const [name, url] of Object.entries(urls)) {
       if (!isProcessorName(name))
         throw new Error(
@@ -37,7 +43,12 @@ export class ProcessorSet {
       const adapter = processorFactories[name](url, options.timeoutMs)
       this.byName.set(name, {
         adapter,
-        breaker: new CircuitBreaker(name, options.breaker ?? breakerDefaults),
+        breaker: new CircuitBreaker(
+          name,
+          options.breaker ?? breakerDefaults,
+          Date.now,
+          onOpen ? () => onOpen(name) : undefined,
+        ),
       })
     }
   }
@@ -58,6 +69,11 @@ export class ProcessorSet {
 
   names(): string[] {
     return [...this.byName.keys()]
+  }
+
+  /** Every processor's breaker, in routing order (what the breaker-state gauge reads). */
+  breakers(): CircuitBreaker[] {
+    return [...this.byName.values()].map((p) => p.breaker)
   }
 }
 

@@ -50,6 +50,15 @@ export function signingSecrets(
   return { secrets: opened, unopened }
 }
 
+/** Deliveries still to make (queued, or waiting for a retry): the webhook backlog. */
+export async function webhookBacklog(pool: pg.Pool): Promise<number> {
+  // webhook_deliveries_due covers exactly these rows (a partial index on status = 'pending').
+  const { rows } = await pool.query<{ n: string }>(
+    `select count(*) as n from webhook_deliveries where status = 'pending'`,
+  )
+  return Number(rows[0]?.n ?? 0)
+}
+
 /**
  * Delivers queued webhooks at least once: signed, one POST per attempt, 2xx means delivered;
  * anything else is retried on the schedule and, once the window is used up, dead-lettered.
@@ -68,6 +77,8 @@ export class WebhookDeliverer {
      * refused. `secretKeys` open the endpoints' sealed signing secrets.
      */
     private readonly policy: { readonly allowLoopback: boolean; readonly secretKeys: KeyRing },
+    /** Told of each delivery it dead-letters (the metric alerts are raised on). */
+    private readonly onDeadLettered: () => void = () => {},
     private readonly idlePollMs = 200,
   ) {}
 
@@ -174,6 +185,7 @@ export class WebhookDeliverer {
            last_error = excluded.last_error, dead_at = now(), replayed_at = null`,
         [row.id, attempts, error, started],
       )
+      this.onDeadLettered()
       this.log.warn('webhook dead-lettered', {
         deliveryId: row.id,
         eventId: row.event_id,

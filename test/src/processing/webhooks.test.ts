@@ -62,6 +62,12 @@ describe('webhook deliveries', () => {
       expect(rows[0].attempts).toBeGreaterThan(2)
     }, 30_000)
     expect(receiver.deliveries).toHaveLength(0)
+    // Counted where it happens, just after the row is written (the WebhookDeadLetters alert).
+    await eventually(async () => {
+      const metrics = await (await fetch(`${region.running.url}/metrics`)).text()
+      expect(metrics).toMatch(/^meridian_webhook_dead_letters_total\{region="us-east"\} 1$/m)
+      expect(metrics).toMatch(/^meridian_webhook_backlog\{region="us-east"\} \d+$/m)
+    }, 5_000)
     receiver.status = () => 200
     const replay = await client.post(
       `/v1/webhook_endpoints/${endpoint.json.id}/replay`,

@@ -193,6 +193,14 @@ describe('replication across three regions over real Kafka', () => {
     }
     const metrics = await (await fetch(`${fleet.replication['ap-south'].url}/metrics`)).text()
     expect(metrics).toContain('meridian_replication_latency_seconds_bucket')
+    // Every link shows how far behind it is, with or without traffic (the alert reads it).
+    for (const origin of ['eu-west', 'us-east'])
+      expect(metrics).toMatch(
+        new RegExp(
+          `^meridian_replication_link_lag_seconds\\{origin="${origin}",region="ap-south"\\} \\d`,
+          'm',
+        ),
+      )
   })
 
   it('one payment created in two regions (a failover race) is counted once, everywhere alike', async () => {
