@@ -291,6 +291,7 @@ async function startApi(
     policy: () => policy,
     log,
     metrics,
+    outboxWritten: onCommitted,
   })
   const guard = new IdempotencyGuard({ pool, gate, policy: () => policy, metrics })
   const merchants = new MerchantService({

@@ -32,6 +32,8 @@ export async function startReplication(
     url: config.databaseUrl,
     poolSizeMax: replicationDefaults.poolSizeMax,
     ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+    // As a region's processes name theirs: whose backends these are, in pg_stat_activity.
+    applicationName: `meridian ${config.region} replication`,
   })
   const metrics = createReplicationMetrics(config.region)
   const topics = topicsFor(config.topicNamespace)

@@ -99,6 +99,7 @@ async function startWranglerDev(options: EdgeOptions): Promise<LocalEdge> {
     keys: await onboardSampleMerchants(url, operatorKey),
     operatorKey,
     probe: () => runScheduled(url),
+    pid: child.pid,
     async stop() {
       if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM')
       await exited

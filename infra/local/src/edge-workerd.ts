@@ -27,6 +27,7 @@ async function startWorkerd(job: WorkerdJob, onLine?: (line: string) => void) {
   return {
     url: String(child.ready.url),
     controlUrl: String(child.ready.controlUrl),
+    pid: child.pid,
     stop: () => child.stop(),
   }
 }
@@ -52,6 +53,7 @@ export async function startEdgeOnWorkerd(options: EdgeOptions): Promise<LocalEdg
     keys: await onboardSampleMerchants(worker.url, operatorKey),
     operatorKey,
     probe: () => runScheduled(worker.controlUrl),
+    pid: worker.pid,
     stop: worker.stop,
   }
 }

@@ -34,6 +34,11 @@ export interface LocalEdge {
   stop(): Promise<void>
   /** Run the scheduled handler now: active health probes of every region. */
   probe(): Promise<void>
+  /**
+   * The edge's first process (wrangler dev's wrapper, or the Node process holding workerd);
+   * workerd and the rest are its descendants. Benches read their CPU time from there.
+   */
+  readonly pid: number | undefined
 }
 
 /**

@@ -78,6 +78,8 @@ export interface RegionServices {
    * as a hung process is (a GC pause, a stalled disk); drills hang a region this way.
    */
   signal(role: RegionRole, signal: 'SIGSTOP' | 'SIGCONT'): void
+  /** The process now running `role` (benches read its CPU time); undefined while it is down. */
+  pid(role: RegionRole): number | undefined
   /** Stop every role (and any restarting). */
   stop(): Promise<void>
 }
@@ -242,6 +244,7 @@ export async function startRegionServices(
       if (pid === undefined || pid < 0) throw new Error(`${region.id} ${role} is not running`)
       process.kill(pid, signal)
     },
+    pid: (role) => running.get(role)?.current()?.pid,
     stop,
   }
 }

@@ -68,6 +68,8 @@ export interface PaymentServiceDeps {
   readonly policy: (merchantId: string) => PaymentPolicy
   readonly log: Logger
   readonly metrics: Metrics
+  /** Wakes the outbox relay after a capture, cancel or refund committed its events. */
+  readonly outboxWritten?: () => void
 }
 
 export type { Caller }
@@ -364,6 +366,8 @@ export class PaymentService {
       )
       switch (outcome.kind) {
         case 'applied':
+          // Without it the relay found these events only at its idle poll (500 ms by default).
+          this.deps.outboxWritten?.()
           return { ...outcome.response, replayed: false }
         case 'not_found':
           throw errors.notFound('payment', paymentId)

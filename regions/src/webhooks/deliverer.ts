@@ -10,6 +10,14 @@ export const deliveryTimeoutMs = 10_000
 export const deliveriesPerPassMax = 100
 /** While one process delivers a row, others leave it alone for this long. */
 const leaseMs = 60_000
+/**
+ * An idle deliverer sleeps until the earliest pending delivery is due (retries are scheduled
+ * rows), and this process's dispatcher wakes it for new ones. This bound covers only rows that
+ * become due elsewhere: a replay through the API, a lease that ran out in another process.
+ */
+export const idleWaitMsMax = 1000
+/** Floor of an idle wait, so a row due but not leasable (locked by another pass) never spins. */
+const idleWaitMsMin = 10
 
 interface Due {
   id: string
@@ -67,6 +75,8 @@ export class WebhookDeliverer {
   private stopped = true
   private loop: Promise<void> | undefined
   private wake: (() => void) | undefined
+  /** A kick came while a pass ran: the next idle wait returns at once. */
+  private woken = false
 
   constructor(
     private readonly pool: pg.Pool,
@@ -79,10 +89,11 @@ export class WebhookDeliverer {
     private readonly policy: { readonly allowLoopback: boolean; readonly secretKeys: KeyRing },
     /** Told of each delivery it dead-letters (the metric alerts are raised on). */
     private readonly onDeadLettered: () => void = () => {},
-    private readonly idlePollMs = 200,
+    private readonly waitMsMax = idleWaitMsMax,
   ) {}
 
   kick(): void {
+    this.woken = true
     this.wake?.()
   }
 
@@ -90,20 +101,44 @@ export class WebhookDeliverer {
     this.stopped = false
     this.loop = (async () => {
       while (!this.stopped) {
+        // A kick from here on may announce a row this pass misses: it ends the next wait.
+        this.woken = false
         const n = await this.deliverDue().catch((error: unknown) => {
           this.log.warn('webhook pass failed', { error })
           return 0
         })
-        if (n === 0)
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, this.idlePollMs)
-            this.wake = () => {
-              clearTimeout(t)
-              r()
-            }
-          })
+        if (n > 0) continue
+        const ms = await this.msUntilDue()
+        if (!this.woken) await this.idle(ms)
       }
     })()
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.wake = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.wake = done
+    })
+  }
+
+  /** How long until the earliest pending delivery is due, within [idleWaitMsMin, waitMsMax]. */
+  private async msUntilDue(): Promise<number> {
+    const { rows } = await this.pool
+      .query<{ ms: number | null }>(
+        `select (extract(epoch from min(next_attempt_at) - now()) * 1000)::float8 as ms
+         from webhook_deliveries where status = 'pending'`,
+      )
+      .catch((error: unknown) => {
+        this.log.warn('webhook schedule not read', { error })
+        return { rows: [] }
+      })
+    const ms = rows[0]?.ms ?? this.waitMsMax
+    return Math.min(this.waitMsMax, Math.max(idleWaitMsMin, Math.ceil(ms)))
   }
 
   async stop(): Promise<void> {

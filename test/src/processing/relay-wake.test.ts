@@ -3,12 +3,13 @@ import { type RunningRegion, startRegion } from '@meridian/regions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../harness/eventually.ts'
 import { type ProcessingRegion, startProcessingRegion } from '../harness/processing.ts'
-import { createPayment, statusIs, waitFor } from './helpers.ts'
+import { createPayment, key, statusIs, waitFor } from './helpers.ts'
 
 /**
  * The outbox relay in a service of its own, as `pnpm start` and the cloud run it, is woken
- * through Postgres by whoever commits outbox rows: the API's group commit and the workers'
- * changes. Its own poll is ten minutes here, so only those wake-ups can publish in time.
+ * through Postgres by whoever commits outbox rows: the API's group commit, its captures and
+ * refunds, and the workers' changes. Its own poll is ten minutes here, so only those wake-ups
+ * can publish in time.
  */
 let writers: ProcessingRegion
 let relay: RunningRegion
@@ -56,5 +57,19 @@ describe('the outbox relay in a service of its own', () => {
       'payment.authorized',
       'payment.captured',
     ])
+  })
+
+  it('publishes the events of a capture and a refund the API accepted', async () => {
+    const client = writers.client()
+    const created = await createPayment(client, { amount: 1800, capture_method: 'manual' })
+    await waitFor(client, created.id, statusIs('authorized'))
+    const capture = await client.post(`/v1/payments/${created.id}/capture`, {}, key('capture'))
+    expect(capture.status).toBe(202)
+    // The workers capture once the relay published payment.capture_requested.
+    await waitFor(client, created.id, statusIs('captured'))
+    const refund = await client.post(`/v1/payments/${created.id}/refunds`, {}, key('refund'))
+    expect(refund.status).toBe(202)
+    await waitFor(client, created.id, statusIs('refunded'))
+    await eventually(async () => expect(await unsent()).toBe(0))
   })
 })
