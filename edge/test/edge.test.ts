@@ -135,7 +135,11 @@ describe('rate limit', () => {
     // 60 at once against 20 per fixed one-second window. A loaded machine may spread the burst
     // over several windows, so count per window, as each answer names it (X-RateLimit-Reset).
     // Requests the limiter let through unchecked (it timed out: fail open) say so instead.
-    const results = await Promise.all(Array.from({ length: 60 }, () => pay(keys.limited)))
+    // A machine loaded enough to spread one burst of 60 over three windows sees no 429: burst
+    // again (up to five times) until one comes; every window must still admit at most 20.
+    const results: Awaited<ReturnType<typeof pay>>[] = []
+    for (let burst = 0; burst < 5 && !results.some((r) => r.status === 429); burst++)
+      results.push(...(await Promise.all(Array.from({ length: 60 }, () => pay(keys.limited)))))
     const limited = results.filter((r) => r.status === 429)
     expect(limited.length).toBeGreaterThan(0)
     const perWindow = new Map<string, number>()
